@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds eksop-auth in release mode and installs it into $PREFIX/bin (default ~/.local/bin).
+# Re-runnable: it replaces an installed copy atomically.
+#   ./install.sh                  # → ~/.local/bin/eksop-auth
+#   PREFIX=/usr/local ./install.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PREFIX="${PREFIX:-$HOME/.local}"
+BINDIR="$PREFIX/bin"
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "error: cargo not found; install Rust (rustup) first, then re-run ./install.sh" >&2
+  exit 1
+fi
+
+echo "==> building (cargo build --release --locked)"
+cargo build --release --locked --quiet
+
+mkdir -p "$BINDIR"
+tmp="$(mktemp "$BINDIR/.eksop-auth.XXXXXX")"
+trap 'rm -f "$tmp"' EXIT
+cp target/release/eksop-auth "$tmp"
+chmod 0755 "$tmp"
+mv -f "$tmp" "$BINDIR/eksop-auth"
+trap - EXIT
+
+echo "==> installed $BINDIR/eksop-auth ($("$BINDIR/eksop-auth" --version))"
+case ":$PATH:" in
+  *":$BINDIR:"*) echo "    $BINDIR is on your PATH." ;;
+  *) echo "    $BINDIR is NOT on your PATH; add it, e.g.: export PATH=\"$BINDIR:\$PATH\"" ;;
+esac

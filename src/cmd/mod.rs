@@ -1,0 +1,236 @@
+//! One module per subcommand: orchestration only. The shared part — which profile, which
+//! region, which STS endpoint, which credentials — lives here.
+
+pub mod token;
+
+use std::path::PathBuf;
+
+use crate::aws::ChainRequest;
+use crate::awsconfig::{Profile, ProfileSet};
+use crate::cli::AwsArgs;
+use crate::ctx::Ctx;
+use crate::debug;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::session::{Credentials, key_id_for_display};
+use crate::sts_endpoint::{EndpointSettings, RegionalMode, StsEndpoint};
+
+/// The shared config files, read once per process.
+#[derive(Debug)]
+pub struct ConfigFiles {
+    pub config_path: PathBuf,
+    pub credentials_path: PathBuf,
+    pub profiles: ProfileSet,
+}
+
+impl ConfigFiles {
+    pub fn load(ctx: &Ctx) -> Result<Self> {
+        let aws_dir = ctx.env.home().unwrap_or_default().join(".aws");
+        let config_path = ctx
+            .env
+            .path("AWS_CONFIG_FILE")
+            .unwrap_or_else(|| aws_dir.join("config"));
+        let credentials_path = ctx
+            .env
+            .path("AWS_SHARED_CREDENTIALS_FILE")
+            .unwrap_or_else(|| aws_dir.join("credentials"));
+        let profiles = ProfileSet::parse(
+            &read_optional(&config_path)?,
+            &read_optional(&credentials_path)?,
+        );
+        Ok(ConfigFiles {
+            config_path,
+            credentials_path,
+            profiles,
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} and {}",
+            self.config_path.display(),
+            self.credentials_path.display()
+        )
+    }
+}
+
+/// A missing file is an empty one; any other read error is reported.
+fn read_optional(path: &PathBuf) -> Result<String> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(Error::io("cannot read", path, e)),
+    }
+}
+
+/// Profile, region and STS endpoint for one invocation, resolved from flags, env and files.
+#[derive(Debug)]
+pub struct AwsSettings {
+    pub files: ConfigFiles,
+    pub profile_name: String,
+    /// The profile was named on the command line (`--profile`), not by env or default.
+    pub profile_from_flag: bool,
+    pub region: Option<String>,
+    pub endpoint: StsEndpoint,
+}
+
+impl AwsSettings {
+    pub fn resolve(ctx: &mut Ctx, args: &AwsArgs) -> Result<Self> {
+        let files = ConfigFiles::load(ctx)?;
+        let from_env = ctx
+            .env
+            .get("AWS_PROFILE")
+            .or_else(|| ctx.env.get("AWS_DEFAULT_PROFILE"));
+        let (profile_name, named) = match (&args.profile, from_env) {
+            (Some(p), _) => (p.clone(), true),
+            (None, Some(p)) => (p.to_string(), true),
+            (None, None) => ("default".to_string(), false),
+        };
+        if named && files.profiles.get(&profile_name).is_none() {
+            return Err(Error::UnknownProfile {
+                profile: profile_name,
+                files: files.describe(),
+            });
+        }
+        let profile = files.profiles.get(&profile_name);
+        let prop = |key: &str| profile.and_then(|p| p.get(key));
+        let region = args
+            .region
+            .clone()
+            .or_else(|| ctx.env.get("AWS_REGION").map(String::from))
+            .or_else(|| ctx.env.get("AWS_DEFAULT_REGION").map(String::from))
+            .or_else(|| prop("region").map(String::from));
+        let mode = match ctx
+            .env
+            .get("AWS_STS_REGIONAL_ENDPOINTS")
+            .or_else(|| prop("sts_regional_endpoints"))
+        {
+            Some(v) => RegionalMode::parse(v)?,
+            None => RegionalMode::default(),
+        };
+        let bool_setting = |env_key: &str, prop_key: &str| {
+            ctx.env
+                .flag(env_key)
+                .or_else(|| prop(prop_key).map(|v| v.eq_ignore_ascii_case("true")))
+                .unwrap_or(false)
+        };
+        let ignore_urls = bool_setting(
+            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+            "ignore_configured_endpoint_urls",
+        );
+        let endpoint_url = if ignore_urls {
+            None
+        } else {
+            ctx.env
+                .get("AWS_ENDPOINT_URL_STS")
+                .or_else(|| ctx.env.get("AWS_ENDPOINT_URL"))
+                .or_else(|| prop("endpoint_url"))
+                .map(String::from)
+        };
+        let endpoint = crate::sts_endpoint::resolve(&EndpointSettings {
+            region: region.clone(),
+            mode,
+            use_fips: bool_setting("AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint"),
+            use_dualstack: bool_setting("AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint"),
+            endpoint_url,
+        })?;
+        debug!(
+            ctx,
+            "profile `{profile_name}` ({}), region {}, STS endpoint {} (signing region {})",
+            if args.profile.is_some() {
+                "from --profile"
+            } else if named {
+                "from AWS_PROFILE"
+            } else {
+                "default"
+            },
+            region.as_deref().unwrap_or("(none)"),
+            endpoint.base_url,
+            endpoint.signing_region
+        );
+        Ok(AwsSettings {
+            files,
+            profile_name,
+            profile_from_flag: args.profile.is_some(),
+            region,
+            endpoint,
+        })
+    }
+
+    pub fn profile(&self) -> Option<Profile<'_>> {
+        self.files.profiles.get(&self.profile_name)
+    }
+}
+
+/// Keys that make a profile's credentials something other than a plain key pair.
+const INDIRECT_SOURCE_KEYS: [&str; 8] = [
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "credential_process",
+    "sso_session",
+    "sso_start_url",
+    "web_identity_token_file",
+    "login_session",
+];
+
+/// The standard chain. Plain keys (env, or a profile with only keys) are read directly —
+/// that is the fast path every warm `token` takes; anything else goes through aws-config.
+pub fn chain_credentials(ctx: &mut Ctx, settings: &AwsSettings) -> Result<Credentials> {
+    if !settings.profile_from_flag
+        && let (Some(id), Some(secret)) = (
+            ctx.env.get("AWS_ACCESS_KEY_ID"),
+            ctx.env.get("AWS_SECRET_ACCESS_KEY"),
+        )
+    {
+        debug!(
+            ctx,
+            "credentials: environment (access key {})",
+            key_id_for_display(id)
+        );
+        return Ok(Credentials {
+            access_key_id: id.to_string(),
+            secret_access_key: Secret::new(secret.to_string()),
+            session_token: ctx
+                .env
+                .get("AWS_SESSION_TOKEN")
+                .map(|t| Secret::new(t.to_string())),
+            expires_at: None,
+        });
+    }
+    if let Some(p) = settings.profile()
+        && !INDIRECT_SOURCE_KEYS.iter().any(|k| p.has(k))
+        && let (Some(id), Some(secret)) =
+            (p.get("aws_access_key_id"), p.get("aws_secret_access_key"))
+    {
+        debug!(
+            ctx,
+            "credentials: static keys of profile `{}` (access key {})",
+            p.name,
+            key_id_for_display(id)
+        );
+        return Ok(Credentials {
+            access_key_id: id.to_string(),
+            secret_access_key: Secret::new(secret.to_string()),
+            session_token: p
+                .get("aws_session_token")
+                .map(|t| Secret::new(t.to_string())),
+            expires_at: None,
+        });
+    }
+    debug!(
+        ctx,
+        "credentials: asking the AWS SDK's chain for profile `{}`", settings.profile_name
+    );
+    let creds = ctx.aws.load_credentials(&ChainRequest {
+        profile: &settings.profile_name,
+        use_env: !settings.profile_from_flag,
+        region: settings.region.as_deref(),
+    })?;
+    debug!(
+        ctx,
+        "credentials: loaded access key {}",
+        key_id_for_display(&creds.access_key_id)
+    );
+    Ok(creds)
+}

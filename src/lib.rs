@@ -1,0 +1,52 @@
+//! eksop-auth: a kubectl / aws-cli credential plugin for Amazon EKS.
+//!
+//! `run()` parses the command line, builds the real `Ctx`, dispatches to `cmd::*` and turns
+//! an error into `error: …` on stderr and a non-zero exit status.
+
+pub mod aws;
+pub mod awsconfig;
+pub mod cli;
+pub mod cmd;
+pub mod ctx;
+pub mod eks_token;
+pub mod error;
+pub mod protocol;
+pub mod secret;
+pub mod session;
+pub mod sts_endpoint;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::ctx::Ctx;
+use crate::error::Result;
+
+/// Runs the program with these arguments in the real process context.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout and usage errors to stderr itself.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    let mut ctx = Ctx::real(cli.verbose);
+    match dispatch(&mut ctx, cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            ctx.log.line(format_args!("error: {e}"));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// The single match on the command.
+pub fn dispatch(ctx: &mut Ctx, command: Command) -> Result<()> {
+    match command {
+        Command::Token(args) => cmd::token::run(ctx, &args),
+    }
+}

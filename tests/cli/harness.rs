@@ -1,0 +1,214 @@
+//! A just-style `Test` builder around the real binary. Every run starts from an empty
+//! environment (no inherited `AWS_*`, no `KUBERNETES_EXEC_INFO`), with HOME, the AWS config
+//! files and the cache dir inside a fresh temp dir, and instance metadata disabled.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_eksop-auth");
+pub const AKID: &str = "AKIAIOSFODNN7EXAMPLE";
+pub const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+/// The 336-character example session token from the AWS documentation.
+pub const SESSION_TOKEN: &str = "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==";
+/// Every process a test starts must finish within this.
+pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The repository root (for tests/support scripts).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A hermetic home directory plus the environment every command in a test gets.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+    env: BTreeMap<String, String>,
+}
+
+impl Home {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("eksop-test-")
+            .tempdir()
+            .expect("temp dir");
+        let home = dir.path();
+        std::fs::create_dir_all(home.join(".aws")).unwrap();
+        let mut env = BTreeMap::new();
+        // The one thing a test inherits: where kubectl, aws and faketime are.
+        #[allow(clippy::disallowed_methods)]
+        let path = std::env::var("PATH").unwrap_or_default();
+        for (k, v) in [
+            ("PATH", path.as_str()),
+            ("HOME", home.to_str().unwrap()),
+            ("LANG", "C.UTF-8"),
+            ("TZ", "UTC"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            (
+                "AWS_CONFIG_FILE",
+                home.join(".aws/config").to_str().unwrap(),
+            ),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                home.join(".aws/credentials").to_str().unwrap(),
+            ),
+            ("XDG_CACHE_HOME", home.join(".cache").to_str().unwrap()),
+            ("XDG_CONFIG_HOME", home.join(".config").to_str().unwrap()),
+            ("KUBECONFIG", home.join(".kube/config").to_str().unwrap()),
+        ] {
+            env.insert(k.to_string(), v.to_string());
+        }
+        Home { dir, env }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn set(&mut self, key: &str, value: &str) -> &mut Self {
+        self.env.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    pub fn unset(&mut self, key: &str) -> &mut Self {
+        self.env.remove(key);
+        self
+    }
+
+    /// Static test keys in the environment.
+    pub fn with_env_keys(&mut self) -> &mut Self {
+        self.set("AWS_ACCESS_KEY_ID", AKID)
+            .set("AWS_SECRET_ACCESS_KEY", SECRET)
+    }
+
+    pub fn write(&self, rel: &str, contents: &str) -> PathBuf {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    /// A command with exactly this home's environment.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new(program);
+        c.env_clear().envs(&self.env).current_dir(self.path());
+        c
+    }
+
+    pub fn eksop(&self, args: &[&str]) -> Command {
+        let mut c = self.command(BIN);
+        c.args(args);
+        c
+    }
+}
+
+/// The result of a finished process.
+#[derive(Debug)]
+pub struct Output {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    #[track_caller]
+    pub fn success(&self) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "expected success\nstdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn failure(&self) -> &Self {
+        assert!(
+            matches!(self.code, Some(c) if c != 0),
+            "expected failure\nstdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {:?}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+/// Runs a command to completion with stdin closed (or fed `input`), killing it after
+/// `PROCESS_TIMEOUT` so a hang fails the test instead of stalling the suite.
+pub fn run(cmd: &mut Command) -> Output {
+    run_with_input(cmd, None)
+}
+
+pub fn run_with_input(cmd: &mut Command, input: Option<&str>) -> Output {
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    if let Some(input) = input {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        out.read_to_string(&mut s).ok();
+        s
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        err.read_to_string(&mut s).ok();
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > PROCESS_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} did not finish within {PROCESS_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Output {
+        code: status.code(),
+        stdout: out_thread.join().unwrap(),
+        stderr: err_thread.join().unwrap(),
+    }
+}
+
+/// Decodes a `k8s-aws-v1.` token into its presigned URL.
+pub fn token_url(token: &str) -> String {
+    use base64::Engine as _;
+    let b64 = token.strip_prefix("k8s-aws-v1.").expect("token prefix");
+    String::from_utf8(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(b64)
+            .unwrap(),
+    )
+    .unwrap()
+}

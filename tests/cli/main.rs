@@ -1,0 +1,9 @@
+#![allow(unreachable_pub)] // modules of one test binary share helpers with `pub`
+//! The one integration-test binary: drives the real `eksop-auth` executable in a hermetic
+//! temporary HOME against real peers on 127.0.0.1 (aws-cli, kubectl, the fakes in
+//! tests/support). No test reaches beyond loopback or touches the developer's own files.
+
+mod fakes;
+mod harness;
+mod kubectl;
+mod token;
