@@ -2,6 +2,14 @@
 //! results and errors into our types; callers never see an SDK type.
 
 use std::fmt;
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::operation::RequestId;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
 use aws_config::profile::ProfileFileCredentialsProvider;
@@ -16,6 +24,37 @@ use aws_types::region::Region;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::session::Credentials;
+use crate::sts_endpoint::StsEndpoint;
+
+/// What AssumeRole needs: the source (IAM user) keys, the role and the MFA proof.
+#[derive(Debug)]
+pub struct AssumeRoleRequest<'a> {
+    pub source: &'a Credentials,
+    pub endpoint: &'a StsEndpoint,
+    pub role_arn: &'a str,
+    pub session_name: &'a str,
+    pub mfa_serial: &'a str,
+    pub code: &'a Secret<String>,
+    pub duration_seconds: i32,
+    /// For error messages (`duration_seconds` lives in this profile).
+    pub profile: &'a str,
+}
+
+/// A role session as STS returned it.
+#[derive(Debug)]
+pub struct AssumedRole {
+    pub creds: Credentials,
+    pub assumed_arn: String,
+    pub request_id: Option<String>,
+}
+
+/// Who a set of credentials is, per STS GetCallerIdentity.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub arn: String,
+    pub account: String,
+    pub user_id: String,
+}
 
 /// Which part of the standard credential chain to ask.
 #[derive(Debug, Clone)]
@@ -32,6 +71,14 @@ pub trait AwsApi {
     /// The standard credential chain (env, profile with keys / credential_process / SSO /
     /// role, web identity, container, instance metadata).
     fn load_credentials(&self, req: &ChainRequest<'_>) -> Result<Credentials>;
+
+    /// STS AssumeRole with SerialNumber + TokenCode + DurationSeconds, signed with the
+    /// source credentials directly (never after GetSessionToken: that would be role
+    /// chaining, capped at one hour).
+    fn assume_role(&self, req: &AssumeRoleRequest<'_>) -> Result<AssumedRole>;
+
+    /// STS GetCallerIdentity with these credentials.
+    fn caller_identity(&self, creds: &Credentials, endpoint: &StsEndpoint) -> Result<Identity>;
 }
 
 /// The real implementation over aws-config and the SDK.
@@ -59,6 +106,69 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 impl AwsApi for SdkAws {
+    fn assume_role(&self, req: &AssumeRoleRequest<'_>) -> Result<AssumedRole> {
+        let client = sts_client(req.source, req.endpoint);
+        let out = runtime()?.block_on(
+            client
+                .assume_role()
+                .role_arn(req.role_arn)
+                .role_session_name(req.session_name)
+                .serial_number(req.mfa_serial)
+                .token_code(req.code.expose())
+                .duration_seconds(req.duration_seconds)
+                .send(),
+        );
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                let (code, message, request_id) = sts_error("AssumeRole", req.endpoint, e)?;
+                return Err(assume_role_error(req, code, message, request_id));
+            }
+        };
+        let request_id = out.request_id().map(str::to_string);
+        let c = out.credentials().ok_or_else(|| Error::Sts {
+            operation: "AssumeRole",
+            code: "EmptyResponse".into(),
+            message: "the response carried no credentials".into(),
+            request_id: String::new(),
+        })?;
+        let expires_at = std::time::SystemTime::try_from(*c.expiration())
+            .map_err(|e| Error::Internal(format!("AssumeRole expiration out of range: {e}")))?;
+        Ok(AssumedRole {
+            creds: Credentials {
+                access_key_id: c.access_key_id().to_string(),
+                secret_access_key: Secret::new(c.secret_access_key().to_string()),
+                session_token: Some(Secret::new(c.session_token().to_string())),
+                expires_at: Some(expires_at),
+            },
+            assumed_arn: out
+                .assumed_role_user()
+                .map(|u| u.arn().to_string())
+                .unwrap_or_default(),
+            request_id,
+        })
+    }
+
+    fn caller_identity(&self, creds: &Credentials, endpoint: &StsEndpoint) -> Result<Identity> {
+        let client = sts_client(creds, endpoint);
+        match runtime()?.block_on(client.get_caller_identity().send()) {
+            Ok(out) => Ok(Identity {
+                arn: out.arn().unwrap_or_default().to_string(),
+                account: out.account().unwrap_or_default().to_string(),
+                user_id: out.user_id().unwrap_or_default().to_string(),
+            }),
+            Err(e) => {
+                let (code, message, request_id) = sts_error("GetCallerIdentity", endpoint, e)?;
+                Err(Error::Sts {
+                    operation: "GetCallerIdentity",
+                    code,
+                    message,
+                    request_id,
+                })
+            }
+        }
+    }
+
     fn load_credentials(&self, req: &ChainRequest<'_>) -> Result<Credentials> {
         runtime()?.block_on(async {
             let config = ProviderConfig::default()
@@ -90,6 +200,138 @@ impl AwsApi for SdkAws {
                 Err(e) => Err(credentials_error(req, &e)),
             }
         })
+    }
+}
+
+/// Bounded waits: a dead endpoint fails in seconds, not minutes.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+/// Throttling and 5xx are retried with exponential backoff and jitter (the SDK's
+/// standard mode), four attempts in all.
+const MAX_ATTEMPTS: u32 = 4;
+
+fn sts_client(creds: &Credentials, endpoint: &StsEndpoint) -> aws_sdk_sts::Client {
+    let creds = aws_credential_types::Credentials::new(
+        creds.access_key_id.clone(),
+        creds.secret_access_key.expose().clone(),
+        creds.session_token.as_ref().map(|t| t.expose().clone()),
+        creds.expires_at,
+        "eksop-auth",
+    );
+    let config = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(endpoint.signing_region.clone()))
+        .endpoint_url(endpoint.base_url.trim_end_matches('/'))
+        .credentials_provider(creds)
+        .http_client(http_client())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(MAX_ATTEMPTS)
+                .with_initial_backoff(Duration::from_millis(200))
+                .with_max_backoff(Duration::from_secs(5)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        )
+        .build();
+    aws_sdk_sts::Client::from_conf(config)
+}
+
+/// The parts of an SDK error we report: code, message, request id.
+fn sts_error<E>(
+    operation: &'static str,
+    endpoint: &StsEndpoint,
+    err: SdkError<E, HttpResponse>,
+) -> std::result::Result<(String, String, String), Error>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match err {
+        SdkError::ServiceError(se) => {
+            let e = se.err();
+            let request_id = e
+                .meta()
+                .request_id()
+                .map(|r| format!(" (request id {r})"))
+                .unwrap_or_default();
+            Ok((
+                e.code().unwrap_or("Unknown").to_string(),
+                e.message().unwrap_or("").trim().to_string(),
+                request_id,
+            ))
+        }
+        SdkError::TimeoutError(_) => Err(Error::StsUnreachable {
+            operation,
+            endpoint: endpoint.base_url.clone(),
+            detail: format!("no answer within {}s", OPERATION_TIMEOUT.as_secs()),
+        }),
+        SdkError::DispatchFailure(d) => Err(Error::StsUnreachable {
+            operation,
+            endpoint: endpoint.base_url.clone(),
+            detail: if d.is_timeout() {
+                format!("timed out (connect timeout {}s)", CONNECT_TIMEOUT.as_secs())
+            } else {
+                let cause = d.as_connector_error().map(|c| root_cause(c));
+                format!(
+                    "the network request failed: {}",
+                    cause.unwrap_or_else(|| "no detail".into())
+                )
+            },
+        }),
+        other => Ok((
+            "Unknown".into(),
+            DisplayErrorContext(&other).to_string(),
+            String::new(),
+        )),
+    }
+}
+
+/// The innermost error's text ("Connection refused (os error 111)"), without the wrapping.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+fn assume_role_error(
+    req: &AssumeRoleRequest<'_>,
+    code: String,
+    message: String,
+    request_id: String,
+) -> Error {
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("one time pass code") || lower.contains("multifactorauthentication failed") {
+        return Error::MfaCodeRejected {
+            device: req.mfa_serial.to_string(),
+            hint: "wait for the next code and try again (each code works once), or check that `mfa_serial` names the device you read it from".into(),
+        };
+    }
+    if code == "ValidationError" && lower.contains("maxsessionduration") {
+        return Error::DurationTooLong {
+            role: req.role_arn.to_string(),
+            profile: req.profile.to_string(),
+            requested: req.duration_seconds,
+        };
+    }
+    if code == "AccessDenied" {
+        return Error::AccessDenied {
+            role: req.role_arn.to_string(),
+            device: req.mfa_serial.to_string(),
+            detail: format!("{message}{request_id}"),
+        };
+    }
+    Error::Sts {
+        operation: "AssumeRole",
+        code,
+        message,
+        request_id,
     }
 }
 

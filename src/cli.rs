@@ -25,6 +25,44 @@ pub enum Command {
     #[command(after_help = "Example (what kubectl runs):\n  \
         eksop-auth token --cluster prod --profile ops-eks-operator --region ap-northeast-1")]
     Token(TokenArgs),
+
+    /// Start the workday: ask for the MFA code, assume the role for 12 h, store the session.
+    #[command(after_help = "Example:\n  eksop-auth login --profile ops-eks-operator")]
+    Login(LoginArgs),
+
+    /// Show stored sessions: profile, role, identity, expiry, store. Never a secret.
+    #[command(after_help = "Example:\n  eksop-auth status")]
+    Status(StatusArgs),
+
+    /// Remove stored sessions (from every store, hot caches included).
+    #[command(
+        after_help = "Examples:\n  eksop-auth logout --profile ops-eks-operator\n  eksop-auth logout --all"
+    )]
+    Logout(LogoutArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this profile.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The profile to log out of (default: $AWS_PROFILE, then `default`).
+    #[arg(long, value_name = "PROFILE", conflicts_with = "all")]
+    pub profile: Option<String>,
+
+    /// Every stored session.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crate::aws::{AwsApi, SdkAws};
+use crate::prompt::{Prompter, TtyPrompter};
 
 /// A snapshot of the process environment (empty values count as unset, as in the AWS SDKs).
 #[derive(Debug, Clone, Default)]
@@ -113,6 +114,9 @@ pub struct Ctx {
     pub stdout: Box<dyn Write>,
     pub log: Log,
     pub aws: Box<dyn AwsApi>,
+    pub prompter: Box<dyn Prompter>,
+    /// Whether our stdin is a terminal (someone is at the keyboard of a direct run).
+    pub stdin_is_terminal: bool,
 }
 
 impl fmt::Debug for Ctx {
@@ -142,6 +146,8 @@ impl Ctx {
             stdout: Box::new(std::io::stdout()),
             log: Log::new(Box::new(std::io::stderr()), verbose_flags.max(from_env)),
             aws: Box::new(SdkAws),
+            prompter: Box::new(TtyPrompter),
+            stdin_is_terminal: std::io::IsTerminal::is_terminal(&std::io::stdin()),
         }
     }
 
@@ -152,6 +158,7 @@ impl Ctx {
         stdout: Box<dyn Write>,
         stderr: Box<dyn Write>,
         aws: Box<dyn AwsApi>,
+        prompter: Box<dyn Prompter>,
     ) -> Self {
         Ctx {
             env,
@@ -159,6 +166,8 @@ impl Ctx {
             stdout,
             log: Log::new(stderr, 2),
             aws,
+            prompter,
+            stdin_is_terminal: false,
         }
     }
 

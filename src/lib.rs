@@ -10,9 +10,13 @@ pub mod cmd;
 pub mod ctx;
 pub mod eks_token;
 pub mod error;
+pub mod fsutil;
+pub mod prompt;
 pub mod protocol;
 pub mod secret;
 pub mod session;
+pub mod sessions;
+pub mod store;
 pub mod sts_endpoint;
 
 use std::ffi::OsString;
@@ -48,5 +52,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 pub fn dispatch(ctx: &mut Ctx, command: Command) -> Result<()> {
     match command {
         Command::Token(args) => cmd::token::run(ctx, &args),
+        Command::Login(args) => cmd::login::run(ctx, &args),
+        Command::Status(args) => cmd::status::run(ctx, &args),
+        Command::Logout(args) => cmd::logout::run(ctx, &args),
     }
 }

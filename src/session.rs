@@ -82,3 +82,143 @@ mod tests {
         assert!(text.contains("****MPLE"), "{text}");
     }
 }
+
+/// A session needs this much life left to be used: a token signed with it lives 15 minutes.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(15 * 60);
+
+/// An assumed eks-operator role session, as stored.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub creds: Credentials,
+    /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`: who the cluster will see.
+    pub assumed_arn: String,
+    /// The role it was assumed from; a profile pointing at another role ignores it.
+    pub role_arn: String,
+}
+
+/// The stored form: compact (Windows Credential Manager holds at most 2560 bytes) and
+/// versioned so a foreign or older record is recognised as such.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Record {
+    v: u8,
+    role: String,
+    arn: String,
+    id: String,
+    sk: String,
+    st: String,
+    exp: u64,
+}
+
+const RECORD_VERSION: u8 = 1;
+
+impl Session {
+    pub fn expires_at(&self) -> SystemTime {
+        self.creds.expires_at.unwrap_or(SystemTime::UNIX_EPOCH)
+    }
+
+    /// Good for another `REFRESH_MARGIN` at `now`.
+    pub fn is_fresh(&self, now: SystemTime) -> bool {
+        self.creds.expires_at.is_some() && self.creds.is_fresh(now, REFRESH_MARGIN)
+    }
+
+    pub fn encode(&self) -> Secret<String> {
+        let record = Record {
+            v: RECORD_VERSION,
+            role: self.role_arn.clone(),
+            arn: self.assumed_arn.clone(),
+            id: self.creds.access_key_id.clone(),
+            sk: self.creds.secret_access_key.expose().clone(),
+            st: self
+                .creds
+                .session_token
+                .as_ref()
+                .map(|t| t.expose().clone())
+                .unwrap_or_default(),
+            exp: unix_seconds(self.expires_at()),
+        };
+        Secret::new(serde_json::to_string(&record).unwrap_or_default())
+    }
+
+    /// `None` for anything that is not a complete record of ours (damaged, truncated, foreign).
+    pub fn decode(text: &str) -> Option<Session> {
+        let r: Record = serde_json::from_str(text).ok()?;
+        if r.v != RECORD_VERSION || r.id.is_empty() || r.sk.is_empty() || r.st.is_empty() {
+            return None;
+        }
+        Some(Session {
+            creds: Credentials {
+                access_key_id: r.id,
+                secret_access_key: Secret::new(r.sk),
+                session_token: Some(Secret::new(r.st)),
+                expires_at: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(r.exp)),
+            },
+            assumed_arn: r.arn,
+            role_arn: r.role,
+        })
+    }
+}
+
+pub fn unix_seconds(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `1h05m`, `12h00m`, `7m`: a remaining lifetime for people.
+pub fn human_duration(d: Duration) -> String {
+    let mins = d.as_secs() / 60;
+    match (mins / 60, mins % 60) {
+        (0, m) => format!("{m}m"),
+        (h, 0) => format!("{h}h"),
+        (h, m) => format!("{h}h{m:02}m"),
+    }
+}
+
+#[cfg(test)]
+mod session_tests {
+    use super::*;
+
+    fn session(exp: u64) -> Session {
+        Session {
+            creds: Credentials {
+                access_key_id: "ASIAEXAMPLE".into(),
+                secret_access_key: Secret::new("sk".into()),
+                session_token: Some(Secret::new("st".into())),
+                expires_at: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(exp)),
+            },
+            assumed_arn: "arn:aws:sts::1:assumed-role/eks-operator/A".into(),
+            role_arn: "arn:aws:iam::1:role/eks-operator".into(),
+        }
+    }
+
+    #[test]
+    fn record_round_trips_and_rejects_damage() {
+        let s = session(2_000_000_000);
+        let text = s.encode();
+        let back = Session::decode(text.expose()).unwrap();
+        assert_eq!(back.creds.access_key_id, "ASIAEXAMPLE");
+        assert_eq!(back.expires_at(), s.expires_at());
+        assert_eq!(back.role_arn, s.role_arn);
+        let full = text.expose();
+        assert!(Session::decode(&full[..full.len() / 2]).is_none());
+        assert!(Session::decode("garbage").is_none());
+        assert!(
+            Session::decode(r#"{"v":9,"role":"","arn":"","id":"a","sk":"b","st":"c","exp":1}"#)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn fresh_means_fifteen_minutes_left() {
+        let s = session(10_000);
+        let at = |t: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(t);
+        assert!(s.is_fresh(at(10_000 - 900)));
+        assert!(!s.is_fresh(at(10_000 - 899)));
+    }
+
+    #[test]
+    fn durations_for_people() {
+        assert_eq!(human_duration(Duration::from_secs(43_200)), "12h");
+        assert_eq!(human_duration(Duration::from_secs(3_900)), "1h05m");
+        assert_eq!(human_duration(Duration::from_secs(420)), "7m");
+    }
+}

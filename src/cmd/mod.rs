@@ -1,6 +1,10 @@
 //! One module per subcommand: orchestration only. The shared part — which profile, which
 //! region, which STS endpoint, which credentials — lives here.
 
+pub mod login;
+pub mod logout;
+pub mod operator;
+pub mod status;
 pub mod token;
 
 use std::path::PathBuf;
@@ -45,7 +49,7 @@ impl ConfigFiles {
         })
     }
 
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         format!(
             "{} and {}",
             self.config_path.display(),
@@ -174,10 +178,26 @@ const INDIRECT_SOURCE_KEYS: [&str; 8] = [
     "login_session",
 ];
 
-/// The standard chain. Plain keys (env, or a profile with only keys) are read directly —
-/// that is the fast path every warm `token` takes; anything else goes through aws-config.
+/// The standard chain for the invocation's profile (environment keys first unless the
+/// profile came from `--profile`).
 pub fn chain_credentials(ctx: &mut Ctx, settings: &AwsSettings) -> Result<Credentials> {
-    if !settings.profile_from_flag
+    profile_credentials(
+        ctx,
+        settings,
+        &settings.profile_name,
+        !settings.profile_from_flag,
+    )
+}
+
+/// The standard chain for one profile. Plain keys (env, or a profile with only keys) are
+/// read directly — no SDK, no runtime; anything else goes through aws-config.
+pub fn profile_credentials(
+    ctx: &mut Ctx,
+    settings: &AwsSettings,
+    profile_name: &str,
+    use_env: bool,
+) -> Result<Credentials> {
+    if use_env
         && let (Some(id), Some(secret)) = (
             ctx.env.get("AWS_ACCESS_KEY_ID"),
             ctx.env.get("AWS_SECRET_ACCESS_KEY"),
@@ -198,7 +218,7 @@ pub fn chain_credentials(ctx: &mut Ctx, settings: &AwsSettings) -> Result<Creden
             expires_at: None,
         });
     }
-    if let Some(p) = settings.profile()
+    if let Some(p) = settings.files.profiles.get(profile_name)
         && !INDIRECT_SOURCE_KEYS.iter().any(|k| p.has(k))
         && let (Some(id), Some(secret)) =
             (p.get("aws_access_key_id"), p.get("aws_secret_access_key"))
@@ -220,11 +240,11 @@ pub fn chain_credentials(ctx: &mut Ctx, settings: &AwsSettings) -> Result<Creden
     }
     debug!(
         ctx,
-        "credentials: asking the AWS SDK's chain for profile `{}`", settings.profile_name
+        "credentials: asking the AWS SDK's chain for profile `{profile_name}`"
     );
     let creds = ctx.aws.load_credentials(&ChainRequest {
-        profile: &settings.profile_name,
-        use_env: !settings.profile_from_flag,
+        profile: profile_name,
+        use_env,
         region: settings.region.as_deref(),
     })?;
     debug!(

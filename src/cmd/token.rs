@@ -1,6 +1,7 @@
 //! `eksop-auth token`: kubectl's entry point. Exactly one ExecCredential on stdout.
 
 use crate::cli::TokenArgs;
+use crate::cmd::operator::{self, Want};
 use crate::cmd::{AwsSettings, chain_credentials};
 use crate::ctx::Ctx;
 use crate::eks_token;
@@ -18,7 +19,10 @@ pub fn run(ctx: &mut Ctx, args: &TokenArgs) -> Result<()> {
         ctx.log.line(format_args!("{warning}"));
     }
     let settings = AwsSettings::resolve(ctx, &args.aws)?;
-    let creds = chain_credentials(ctx, &settings)?;
+    let creds = match operator::operator_profile(&settings)? {
+        Some(op) => operator::session(ctx, &settings, &op, info.interactive, Want::Cached)?.creds,
+        None => chain_credentials(ctx, &settings)?,
+    };
     let now = ctx.now();
     let token = eks_token::presign(&creds, &args.cluster, &settings.endpoint, now)?;
     protocol::write_exec_credential(

@@ -25,7 +25,19 @@ pub fn repo_root() -> PathBuf {
 pub struct Home {
     pub dir: tempfile::TempDir,
     env: BTreeMap<String, String>,
+    /// A profile name no other test (and no real user) has: kernel-keyring items are
+    /// shared by every process of the user, so names must not collide.
+    pub profile: String,
 }
+
+/// The source IAM user's keys that the fake STS knows.
+pub const SRC_AKID: &str = "AKIASOURCEKEY0000000";
+pub const SRC_SECRET: &str = "source-secret-access-key-for-tests";
+pub const SRC_ARN: &str = "arn:aws:iam::123456789012:user/alice";
+pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/eks-operator";
+pub const MFA_SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
+
+static NEXT_PROFILE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 impl Home {
     pub fn new() -> Self {
@@ -37,7 +49,6 @@ impl Home {
         std::fs::create_dir_all(home.join(".aws")).unwrap();
         let mut env = BTreeMap::new();
         // The one thing a test inherits: where kubectl, aws and faketime are.
-        #[allow(clippy::disallowed_methods)]
         let path = std::env::var("PATH").unwrap_or_default();
         for (k, v) in [
             ("PATH", path.as_str()),
@@ -56,10 +67,47 @@ impl Home {
             ("XDG_CACHE_HOME", home.join(".cache").to_str().unwrap()),
             ("XDG_CONFIG_HOME", home.join(".config").to_str().unwrap()),
             ("KUBECONFIG", home.join(".kube/config").to_str().unwrap()),
+            // Sessions go to a private file store unless a test chooses a keyring, and no
+            // process can reach the developer's session bus.
+            ("EKSOP_AUTH_STORE", "file"),
+            ("XDG_RUNTIME_DIR", home.join("run").to_str().unwrap()),
+            (
+                "DBUS_SESSION_BUS_ADDRESS",
+                &format!("unix:path={}", home.join("no-bus").display()),
+            ),
         ] {
             env.insert(k.to_string(), v.to_string());
         }
-        Home { dir, env }
+        let n = NEXT_PROFILE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let profile = format!("eksop-test-{}-{n}", std::process::id());
+        Home { dir, env, profile }
+    }
+
+    /// `~/.aws/config` with a source profile (the fake STS's known keys) and the
+    /// eks-operator profile `self.profile`; `extra` lines go into the latter. STS calls go
+    /// to `sts_url`.
+    pub fn operator_profile(&mut self, sts_url: &str, extra: &str) -> &mut Self {
+        let config = format!(
+            "# my settings\n[default]\nregion = us-east-1\n\n[profile src]\naws_access_key_id = {SRC_AKID}\naws_secret_access_key = {SRC_SECRET}\n\n\
+             [profile {}]\nrole_arn = {ROLE_ARN}\nmfa_serial = {MFA_SERIAL}\nsource_profile = src\nregion = eu-west-1\n{extra}\n",
+            self.profile
+        );
+        self.write(".aws/config", &config);
+        self.set("AWS_ENDPOINT_URL_STS", sts_url)
+    }
+
+    /// An `mfa_process` line that prints `code` and counts its runs in `mfa-runs`.
+    pub fn counting_mfa_process(&self, code: &str) -> String {
+        format!(
+            "mfa_process = echo run >> {}/mfa-runs; echo {code}",
+            self.path().display()
+        )
+    }
+
+    pub fn mfa_runs(&self) -> usize {
+        std::fs::read_to_string(self.path().join("mfa-runs"))
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
     }
 
     pub fn path(&self) -> &Path {

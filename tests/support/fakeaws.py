@@ -7,6 +7,15 @@ place of asking STS, recomputes the SigV4 signature with the secret it was given
 access key and the cluster name it expects. It prints one JSON line on stdout once it
 listens, and logs every authentication decision to `<state-dir>/apiserver.jsonl`.
 
+With `--sts`, the same process also serves a fake STS over plain HTTP: AssumeRole and
+GetCallerIdentity, with the rejections moto cannot do (wrong or reused MFA code, a caller
+outside the trust policy, DurationSeconds above MaxSessionDuration, throttling and 5xx).
+It checks the SigV4 `Authorization` header of every call against the source keys it was
+given, and the sessions it issues are accepted by the API server above. Every STS request
+is logged to `<state-dir>/sts.jsonl`.
+
+`moto` starts moto's server in-process on a free port and prints its URL.
+
 `verify` checks one token (read from stdin) with the same rules and prints the identity.
 
 Written independently of eksop-auth's signer (Python's hmac/hashlib, not the Rust crates),
@@ -24,9 +33,11 @@ import os
 import re
 import ssl
 import sys
+import secrets
 import threading
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
 
 MAX_TOKEN_LEN = 4096
 PREFIX = "k8s-aws-v1."
@@ -188,10 +199,22 @@ def parse_keys(specs):
         parts = spec.split("=", 2)
         if len(parts) < 2:
             raise SystemExit(f"--key wants AKID=SECRET[=ARN], got {spec!r}")
-        keys[parts[0]] = {"secret": parts[1], "arn": parts[2] if len(parts) > 2 else None}
-        if keys[parts[0]]["arn"] is None:
-            del keys[parts[0]]["arn"]
+        keys[parts[0]] = {"secret": parts[1]}
+        if len(parts) > 2:
+            keys[parts[0]]["arn"] = parts[2]
     return keys
+
+
+def run_moto():
+    import logging
+    from moto.server import ThreadedMotoServer
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    print(json.dumps({"url": f"http://{host}:{port}"}), flush=True)
+    sys.stdin.read()  # until the harness closes our stdin
+    os._exit(0)
 
 
 def make_cert(state_dir):
@@ -273,9 +296,164 @@ def make_handler(opts, keys, log_path, lock):
     return Handler
 
 
+ACCOUNT = "123456789012"
+STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+
+
+class StsState:
+    """What the fake STS knows: source keys, issued sessions, used codes, scripted faults."""
+
+    def __init__(self, opts, keys, log_path):
+        self.opts = opts
+        self.keys = keys  # shared with the API server: issued sessions become valid there
+        self.log_path = log_path
+        self.lock = threading.Lock()
+        self.used_codes = set()
+        self.faults = list(opts.fault or [])
+        self.hang = opts.hang
+
+    def log(self, entry):
+        with self.lock, open(self.log_path, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+
+def verify_header_sigv4(method, path, query, headers, body, keys):
+    """Checks an `Authorization: AWS4-HMAC-SHA256 …` header; returns the access key id."""
+    auth = headers.get("Authorization", "")
+    if not auth.startswith("AWS4-HMAC-SHA256 "):
+        raise Rejected("MissingAuthenticationToken")
+    fields = dict(part.strip().split("=", 1) for part in auth[len("AWS4-HMAC-SHA256 "):].split(","))
+    akid, _, scope = fields["Credential"].partition("/")
+    if akid not in keys:
+        raise Rejected("InvalidClientTokenId")
+    key = keys[akid]
+    if key.get("session_token") is not None and headers.get("X-Amz-Security-Token") != key["session_token"]:
+        raise Rejected("InvalidClientTokenId")
+    date8, region, _, _ = scope.split("/")
+    signed = fields["SignedHeaders"].split(";")
+    canonical_headers = "".join(f"{h}:{' '.join(headers.get(h, '').split())}\n" for h in signed)
+    canonical_query = "&".join(
+        f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
+        for k, v in sorted(parse_qsl(query, keep_blank_values=True)))
+    payload = headers.get("X-Amz-Content-Sha256") or hashlib.sha256(body).hexdigest()
+    canonical = "\n".join([method, path or "/", canonical_query, canonical_headers,
+                           fields["SignedHeaders"], payload])
+    amz_date = headers.get("X-Amz-Date", "")
+    sts_str = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    if not hmac.compare_digest(sigv4_hex(key["secret"], date8, region, sts_str), fields["Signature"]):
+        raise Rejected("SignatureDoesNotMatch")
+    return akid
+
+
+def sts_error(code, message, status):
+    return status, (
+        f'<ErrorResponse xmlns="{STS_NS}"><Error><Type>Sender</Type><Code>{code}</Code>'
+        f"<Message>{message}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>")
+
+
+def sts_handle(state, akid, params):
+    """Returns (HTTP status, XML body) for one STS call."""
+    action = params.get("Action")
+    caller = state.keys[akid]
+    if action == "GetCallerIdentity":
+        arn = caller.get("arn", f"arn:aws:iam::{ACCOUNT}:user/{akid}")
+        return 200, (
+            f'<GetCallerIdentityResponse xmlns="{STS_NS}"><GetCallerIdentityResult>'
+            f"<Arn>{arn}</Arn><UserId>{akid}</UserId><Account>{ACCOUNT}</Account>"
+            f"</GetCallerIdentityResult><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId>"
+            f"</ResponseMetadata></GetCallerIdentityResponse>")
+    if action != "AssumeRole":
+        return sts_error("InvalidAction", f"Could not find operation {action}", 400)
+    role_arn = params.get("RoleArn", "")
+    if state.opts.deny_assume:
+        return sts_error("AccessDenied", (
+            f"User: {caller.get('arn', 'arn:aws:iam::' + ACCOUNT + ':user/C')} is not authorized "
+            f"to perform: sts:AssumeRole on resource: {role_arn}"), 403)
+    serial, code = params.get("SerialNumber"), params.get("TokenCode")
+    if not serial or not code:
+        return sts_error("AccessDenied", "MultiFactorAuthentication required by the trust policy", 403)
+    valid = state.opts.mfa_code or []
+    with state.lock:
+        bad = (valid and code not in valid) or not re.fullmatch(r"\d{6}", code) or code in state.used_codes
+        if not bad:
+            state.used_codes.add(code)
+    if bad:
+        return sts_error("AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code. ", 403)
+    duration = int(params.get("DurationSeconds", "3600"))
+    if duration > state.opts.max_session_duration:
+        return sts_error("ValidationError",
+                         "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.", 400)
+    new_id = "ASIA" + secrets.token_hex(8).upper()
+    secret = secrets.token_urlsafe(30)
+    token = "FwoGZXIvYXdzE" + secrets.token_urlsafe(300)
+    expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=duration)
+    session_name = params.get("RoleSessionName", "")
+    assumed = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session_name}"
+    with state.lock:
+        state.keys[new_id] = {"secret": secret, "session_token": token, "arn": assumed}
+    return 200, (
+        f'<AssumeRoleResponse xmlns="{STS_NS}"><AssumeRoleResult><Credentials>'
+        f"<AccessKeyId>{new_id}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey>"
+        f"<SessionToken>{token}</SessionToken><Expiration>{expires:%Y-%m-%dT%H:%M:%SZ}</Expiration>"
+        f"</Credentials><AssumedRoleUser><AssumedRoleId>AROAFAKE:{session_name}</AssumedRoleId>"
+        f"<Arn>{assumed}</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></AssumeRoleResponse>")
+
+
+def make_sts_handler(state):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            params = {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
+            entry = {"action": params.get("Action"), "params": {
+                k: v for k, v in params.items() if k not in ("Action", "Version")}}
+            with state.lock:
+                fault = state.faults.pop(0) if state.faults else None
+            if state.hang:
+                threading.Event().wait(state.hang)
+            if fault == "500":
+                status, xml = sts_error("InternalFailure", "injected fault", 500)
+            elif fault == "throttle":
+                status, xml = sts_error("Throttling", "Rate exceeded", 400)
+            else:
+                try:
+                    url = urlsplit(self.path)
+                    akid = verify_header_sigv4("POST", url.path, url.query, self.headers, body, state.keys)
+                    entry["access_key_id"] = akid
+                    status, xml = sts_handle(state, akid, params)
+                except Rejected as e:
+                    status, xml = sts_error(str(e), f"request signature rejected: {e}", 403)
+            entry["status"] = status
+            state.log(entry)
+            data = xml.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST
+
+    return Handler
+
+
 def serve(opts):
     os.makedirs(opts.state_dir, exist_ok=True)
     keys = parse_keys(opts.key)
+    ready = {}
+    if opts.sts:
+        sts_state = StsState(opts, keys, os.path.join(opts.state_dir, "sts.jsonl"))
+        sts = ApiServer(("127.0.0.1", 0), make_sts_handler(sts_state))
+        sts_host = f"127.0.0.1:{sts.server_address[1]}"
+        opts.sts_host.append(sts_host)
+        ready["sts"] = f"http://{sts_host}"
+        threading.Thread(target=sts.serve_forever, daemon=True).start()
     cert_path, key_path, cert_pem = make_cert(opts.state_dir)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert_path, key_path)
@@ -283,11 +461,12 @@ def serve(opts):
         opts, keys, os.path.join(opts.state_dir, "apiserver.jsonl"), threading.Lock()))
     httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
     port = httpd.server_address[1]
-    print(json.dumps({
+    ready.update({
         "apiserver": f"https://127.0.0.1:{port}",
         "ca_data": base64.b64encode(cert_pem).decode(),
         "ca_file": cert_path,
-    }), flush=True)
+    })
+    print(json.dumps(ready), flush=True)
     # Exit with the parent: the harness holds our stdin open and closes it on drop.
     threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
     httpd.serve_forever()
@@ -296,6 +475,7 @@ def serve(opts):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("moto")
     for name in ("serve", "verify"):
         p = sub.add_parser(name)
         p.add_argument("--cluster", required=True)
@@ -305,9 +485,18 @@ def main():
                        help="an extra STS host:port allowed (an emulator on loopback)")
         if name == "serve":
             p.add_argument("--state-dir", required=True)
+            p.add_argument("--sts", action="store_true", help="also serve the fake STS")
+            p.add_argument("--mfa-code", action="append", help="the only codes accepted (default: any 6 digits, once)")
+            p.add_argument("--deny-assume", action="store_true", help="AccessDenied: caller not in the trust policy")
+            p.add_argument("--max-session-duration", type=int, default=43200)
+            p.add_argument("--fault", action="append", choices=["500", "throttle"],
+                           help="answer the next STS call with this fault (repeatable, in order)")
+            p.add_argument("--hang", type=float, default=0, help="delay every STS answer by this many seconds")
         else:
             p.add_argument("--now", help="ISO time to verify at (default: now)")
     opts = ap.parse_args()
+    if opts.cmd == "moto":
+        return run_moto()
     if opts.cmd == "serve":
         return serve(opts)
     now = dt.datetime.fromisoformat(opts.now) if opts.now else dt.datetime.now(dt.timezone.utc)

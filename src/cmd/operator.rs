@@ -1,0 +1,201 @@
+//! The eks-operator session flow shared by `token` and `login`: reuse a stored session
+//! while it has 15 minutes left; otherwise get an MFA code, call AssumeRole with the
+//! source profile's keys, and store the new session.
+
+use crate::aws::AssumeRoleRequest;
+use crate::awsconfig::OperatorProfile;
+use crate::cmd::{AwsSettings, profile_credentials};
+use crate::ctx::Ctx;
+use crate::debug;
+use crate::error::{Error, Result};
+use crate::prompt::run_mfa_process;
+use crate::secret::Secret;
+use crate::session::{Session, human_duration};
+use crate::sessions::{Lookup, Sessions};
+
+/// Whether a stored session may be reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// Reuse a fresh stored session (`token`).
+    Cached,
+    /// Always assume the role anew (`login`).
+    New,
+}
+
+/// The invocation's profile as an eks-operator profile, if it is one (role + MFA device).
+pub fn operator_profile(settings: &AwsSettings) -> Result<Option<OperatorProfile>> {
+    match settings.profile() {
+        Some(p) if OperatorProfile::is_operator(&p) => require(settings).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// The invocation's profile, which must be a complete eks-operator profile.
+pub fn require(settings: &AwsSettings) -> Result<OperatorProfile> {
+    let incomplete = |key, hint| Error::ProfileIncomplete {
+        profile: settings.profile_name.clone(),
+        key,
+        file: settings.files.config_path.display().to_string(),
+        hint,
+    };
+    let Some(p) = settings.profile() else {
+        return Err(incomplete(
+            "role_arn",
+            format!(
+                "there is no [profile {}] section; create one with `eksop-auth setup` or pass --profile",
+                settings.profile_name
+            ),
+        ));
+    };
+    OperatorProfile::from_profile(&p).map_err(|m| incomplete(m.key, m.hint))
+}
+
+enum CodeSource<'a> {
+    Process(&'a str),
+    Terminal,
+}
+
+/// Who can supply a code now. `interactive` is kubectl's `spec.interactive` (None when not
+/// run by kubectl). `Err` says why nobody can.
+fn code_source<'a>(
+    ctx: &Ctx,
+    op: &'a OperatorProfile,
+    interactive: Option<bool>,
+) -> std::result::Result<CodeSource<'a>, String> {
+    if let Some(cmd) = op.mfa_process.as_deref() {
+        return Ok(CodeSource::Process(cmd));
+    }
+    match interactive {
+        Some(false) => Err("kubectl did not hand over a terminal: interactiveMode Never, stdin not a terminal, or a TUI owns it".into()),
+        Some(true) if ctx.prompter.terminal_available() => Ok(CodeSource::Terminal),
+        Some(true) => Err("no controlling terminal to prompt on".into()),
+        None if ctx.stdin_is_terminal && ctx.prompter.terminal_available() => Ok(CodeSource::Terminal),
+        None => Err("no terminal is attached and the profile has no `mfa_process`".into()),
+    }
+}
+
+/// A usable session for `op`, from the store or from STS.
+pub fn session(
+    ctx: &mut Ctx,
+    settings: &AwsSettings,
+    op: &OperatorProfile,
+    interactive: Option<bool>,
+    want: Want,
+) -> Result<Session> {
+    let sessions = Sessions::open(&ctx.env)?;
+    debug!(
+        ctx,
+        "profile `{}`: eks-operator role {}, store {}",
+        op.name,
+        op.role_arn,
+        sessions.store.backend()
+    );
+    let now = ctx.now();
+    let mut why_new = "login asked for a new session".to_string();
+    if want == Want::Cached {
+        why_new = match sessions.lookup(&op.name, &op.role_arn) {
+            Ok(Lookup::Found(s)) if s.is_fresh(now) => {
+                debug!(
+                    ctx,
+                    "cache hit: session valid until {}",
+                    crate::protocol::rfc3339(s.expires_at())
+                );
+                return Ok(s);
+            }
+            Ok(Lookup::Found(s)) => match s.expires_at().duration_since(now) {
+                Ok(left) => format!(
+                    "it ends in {}, too soon for a 15-minute token",
+                    human_duration(left)
+                ),
+                Err(_) => "it has expired".into(),
+            },
+            Ok(Lookup::Missing) => "none is stored".into(),
+            Ok(Lookup::Unusable(why)) => {
+                debug!(ctx, "ignoring the stored session: {why}");
+                format!("the stored one is unusable: {why}")
+            }
+            Err(e) => {
+                debug!(
+                    ctx,
+                    "cannot read the stored session ({e}); treating it as missing"
+                );
+                "the store could not be read".into()
+            }
+        };
+        debug!(ctx, "cache miss: {why_new}");
+    }
+
+    let source = match code_source(ctx, op, interactive) {
+        Ok(s) => s,
+        Err(why) if want == Want::Cached => {
+            return Err(Error::LoginRequired {
+                profile: op.name.clone(),
+                reason: format!("{why_new}; {why}"),
+            });
+        }
+        Err(why) => {
+            return Err(Error::Mfa(format!(
+                "cannot ask for the MFA code: {why}. Run `eksop-auth login --profile {}` in a terminal, \
+                 or add `mfa_process = <command printing the code>` to the profile",
+                op.name
+            )));
+        }
+    };
+    // Load the source keys before asking for a code, so a broken source profile does not
+    // waste one.
+    let source_creds = profile_credentials(ctx, settings, &op.source_profile, false)?;
+    let mut note = None;
+    let assumed = loop {
+        let code: Secret<String> = match source {
+            CodeSource::Process(cmd) => {
+                debug!(ctx, "MFA code: running mfa_process");
+                run_mfa_process(cmd, &op.name)?
+            }
+            CodeSource::Terminal => ctx.prompter.ask_code(&op.mfa_serial, note)?,
+        };
+        debug!(
+            ctx,
+            "AssumeRole {} at {} for {}s",
+            op.role_arn,
+            settings.endpoint.base_url,
+            op.duration_seconds
+        );
+        let result = ctx.aws.assume_role(&AssumeRoleRequest {
+            source: &source_creds,
+            endpoint: &settings.endpoint,
+            role_arn: &op.role_arn,
+            session_name: &op.role_session_name,
+            mfa_serial: &op.mfa_serial,
+            code: &code,
+            duration_seconds: op.duration_seconds,
+            profile: &op.name,
+        });
+        match result {
+            Ok(r) => break r,
+            // A person mistyped: one more try with a precise note.
+            Err(Error::MfaCodeRejected { .. })
+                if matches!(source, CodeSource::Terminal) && note.is_none() =>
+            {
+                note = Some("AWS rejected that code. Wait for the next one and enter it.");
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    debug!(
+        ctx,
+        "AssumeRole ok (request id {}): {}",
+        assumed.request_id.as_deref().unwrap_or("-"),
+        assumed.assumed_arn
+    );
+    let session = Session {
+        creds: assumed.creds,
+        assumed_arn: assumed.assumed_arn,
+        role_arn: op.role_arn.clone(),
+    };
+    if let Err(e) = sessions.save(&op.name, &op.mfa_serial, &session, now) {
+        ctx.log.warn(format_args!(
+            "could not store the session ({e}); this call works, but the next one will ask for MFA again"
+        ));
+    }
+    Ok(session)
+}

@@ -1,0 +1,47 @@
+//! `eksop-auth status`: stored sessions for people. Reads only the non-secret metadata, so
+//! it never unlocks a keyring and never prints a secret.
+
+use std::io::Write;
+
+use crate::cli::StatusArgs;
+use crate::cmd::login::local_time;
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::session::human_duration;
+use crate::sessions::all_meta;
+
+pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<()> {
+    let mut all = all_meta(&ctx.env)?;
+    if let Some(p) = &args.profile {
+        all.retain(|m| &m.profile == p);
+    }
+    let now = ctx.now();
+    let mut out = String::new();
+    if all.is_empty() {
+        match &args.profile {
+            Some(p) => out.push_str(&format!(
+                "no sessions for profile `{p}`; run `eksop-auth login --profile {p}`\n"
+            )),
+            None => out
+                .push_str("no sessions; run `eksop-auth login --profile <profile>` to start one\n"),
+        }
+    }
+    for m in &all {
+        let when = match m.expires().duration_since(now) {
+            Ok(left) => format!("in {}", human_duration(left)),
+            Err(e) => format!("expired {} ago", human_duration(e.duration())),
+        };
+        out.push_str(&format!(
+            "profile {}\n  role      {}\n  identity  {}\n  expires   {} ({when})\n  store     {}\n",
+            m.profile,
+            m.role_arn,
+            m.assumed_arn,
+            local_time(m.expires()),
+            m.backend
+        ));
+    }
+    ctx.stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| ctx.stdout.flush())
+        .map_err(Error::Output)
+}

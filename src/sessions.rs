@@ -1,0 +1,162 @@
+//! Stored eks-operator sessions: the secret record in the chosen `SecretStore`, and beside
+//! it, in the cache dir, non-secret metadata that `status` reads without unlocking anything.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::ctx::Env;
+use crate::error::Result;
+use crate::fsutil::{private_dir, read_optional, remove_optional, safe_name, write_atomic};
+use crate::session::{Session, unix_seconds};
+use crate::store::{self, SecretStore};
+
+/// What `status` shows. Never a secret.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SessionMeta {
+    pub profile: String,
+    pub role_arn: String,
+    pub assumed_arn: String,
+    pub mfa_serial: String,
+    pub issued_at: u64,
+    pub expires_at: u64,
+    pub backend: String,
+    /// When `token` last reminded that the session is ending.
+    #[serde(default)]
+    pub reminded_at: Option<u64>,
+}
+
+impl SessionMeta {
+    pub fn expires(&self) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(self.expires_at)
+    }
+}
+
+/// The result of looking for a stored session.
+#[derive(Debug)]
+pub enum Lookup {
+    Found(Session),
+    Missing,
+    /// Present but unusable: damaged, foreign, or for another role.
+    Unusable(String),
+}
+
+pub struct Sessions {
+    pub store: Box<dyn SecretStore>,
+    meta_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions")
+            .field("backend", &self.store.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sessions {
+    pub fn open(env: &Env) -> Result<Self> {
+        Ok(Sessions {
+            store: store::open(env)?,
+            meta_dir: meta_dir(env)?,
+        })
+    }
+
+    pub fn with_store(env: &Env, store: Box<dyn SecretStore>) -> Result<Self> {
+        Ok(Sessions {
+            store,
+            meta_dir: meta_dir(env)?,
+        })
+    }
+
+    pub fn lookup(&self, profile: &str, role_arn: &str) -> Result<Lookup> {
+        let Some(text) = self.store.get(profile)? else {
+            return Ok(Lookup::Missing);
+        };
+        Ok(match Session::decode(text.expose()) {
+            None => Lookup::Unusable("the stored record is damaged or not ours".into()),
+            Some(s) if s.role_arn != role_arn => Lookup::Unusable(format!(
+                "it is for {}, the profile now names {role_arn}",
+                s.role_arn
+            )),
+            Some(s) => Lookup::Found(s),
+        })
+    }
+
+    /// Stores the secret record, then the metadata. The record's failure is returned (the
+    /// caller warns and carries on with the session in hand); metadata is best effort.
+    pub fn save(
+        &self,
+        profile: &str,
+        mfa_serial: &str,
+        session: &Session,
+        now: SystemTime,
+    ) -> Result<()> {
+        let stored = self.store.set(profile, &session.encode());
+        // Ask for the backend after writing: a durable store that failed drops out of it.
+        let meta = SessionMeta {
+            profile: profile.to_string(),
+            role_arn: session.role_arn.clone(),
+            assumed_arn: session.assumed_arn.clone(),
+            mfa_serial: mfa_serial.to_string(),
+            issued_at: unix_seconds(now),
+            expires_at: unix_seconds(session.expires_at()),
+            backend: self.store.backend(),
+            reminded_at: None,
+        };
+        self.write_meta(&meta)?;
+        stored
+    }
+
+    pub fn write_meta(&self, meta: &SessionMeta) -> Result<()> {
+        private_dir(&self.meta_dir)?;
+        let json = serde_json::to_vec_pretty(meta).unwrap_or_default();
+        write_atomic(&self.meta_path(&meta.profile), &json, 0o600)
+    }
+
+    fn meta_path(&self, profile: &str) -> PathBuf {
+        self.meta_dir.join(format!("{}.json", safe_name(profile)))
+    }
+
+    pub fn meta(&self, profile: &str) -> Option<SessionMeta> {
+        read_meta(&self.meta_path(profile))
+    }
+}
+
+fn meta_dir(env: &Env) -> Result<PathBuf> {
+    Ok(store::cache_dir(env)?.join("sessions"))
+}
+
+fn read_meta(path: &std::path::Path) -> Option<SessionMeta> {
+    let bytes = read_optional(path).ok()??;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Every session's metadata, sorted by profile (for `status`, which opens no store).
+pub fn all_meta(env: &Env) -> Result<Vec<SessionMeta>> {
+    let dir = meta_dir(env)?;
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let mut all: Vec<SessionMeta> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| read_meta(&e.path()))
+        .collect();
+    all.sort_by(|a, b| a.profile.cmp(&b.profile));
+    Ok(all)
+}
+
+/// Removes a profile's session from every backend and its metadata; returns the backends
+/// that answered (whether or not they held a copy).
+pub fn remove_everywhere(env: &Env, profile: &str) -> Result<Vec<String>> {
+    let mut touched = Vec::new();
+    for backend in store::every_backend(env) {
+        if backend.delete(profile).is_ok() {
+            touched.push(backend.backend());
+        }
+    }
+    remove_optional(&meta_dir(env)?.join(format!("{}.json", safe_name(profile))))?;
+    Ok(touched)
+}

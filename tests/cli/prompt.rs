@@ -1,0 +1,79 @@
+//! The real kubectl prompting through its exec block in a pseudo-terminal.
+
+use std::time::{Duration, Instant};
+
+use crate::fakes::{FakeAws, FakeAwsOptions, kubeconfig};
+use crate::harness::{BIN, Home, run};
+
+fn kubectl_home(sts: &FakeAws) -> Home {
+    let mut home = Home::new();
+    home.operator_profile(sts.sts_url(), "");
+    let profile = home.profile.clone();
+    home.write(
+        ".kube/config",
+        &kubeconfig(
+            sts.apiserver_url(),
+            sts.ca_data(),
+            BIN,
+            &["token", "--cluster", "prod", "--profile", &profile],
+            "client.authentication.k8s.io/v1beta1",
+        ),
+    );
+    home
+}
+
+#[test]
+fn kubectl_prompts_once_on_the_terminal_then_reuses_the_session() {
+    let sts = FakeAws::start(
+        "prod",
+        &FakeAwsOptions {
+            mfa_codes: &["246810"],
+            ..Default::default()
+        },
+    );
+    let home = kubectl_home(&sts);
+    let mut cmd = home.command("kubectl");
+    cmd.args(["get", "--raw", "/version"]);
+    let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).expect("spawn kubectl in a pty");
+    p.exp_string("MFA code for arn:aws:iam::123456789012:mfa/alice")
+        .unwrap();
+    p.send_line("12ab").unwrap();
+    p.exp_string("6 digits").unwrap();
+    p.send_line("246810").unwrap();
+    p.exp_string("v1.32.0-eksop-fake").unwrap();
+    p.exp_eof().unwrap();
+    let calls = sts.assume_role_calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["params"]["TokenCode"], "246810");
+
+    let mut cmd = home.command("kubectl");
+    cmd.args(["get", "--raw", "/version"]);
+    let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+    let rest = p.exp_eof().unwrap();
+    assert!(
+        rest.contains("v1.32.0-eksop-fake") && !rest.contains("MFA code"),
+        "{rest}"
+    );
+    assert_eq!(sts.assume_role_calls().len(), 1);
+}
+
+#[test]
+fn kubectl_without_a_terminal_fails_fast_with_the_login_hint() {
+    let sts = FakeAws::start("prod", &FakeAwsOptions::default());
+    let home = kubectl_home(&sts);
+    let started = Instant::now();
+    let out = run(home.command("kubectl").args(["get", "--raw", "/version"]));
+    out.failure();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("eksop-auth login --profile {}", home.profile)),
+        "{}",
+        out.stderr
+    );
+    assert!(sts.sts_log().is_empty());
+}
