@@ -131,6 +131,7 @@ impl AwsApi for SdkAws {
             code: "EmptyResponse".into(),
             message: "the response carried no credentials".into(),
             request_id: String::new(),
+            hint: String::new(),
         })?;
         let expires_at = std::time::SystemTime::try_from(*c.expiration())
             .map_err(|e| Error::Internal(format!("AssumeRole expiration out of range: {e}")))?;
@@ -159,11 +160,13 @@ impl AwsApi for SdkAws {
             }),
             Err(e) => {
                 let (code, message, request_id) = sts_error("GetCallerIdentity", endpoint, e)?;
+                let hint = clock_skew_hint(&code, &message);
                 Err(Error::Sts {
                     operation: "GetCallerIdentity",
                     code,
                     message,
                     request_id,
+                    hint,
                 })
             }
         }
@@ -204,9 +207,9 @@ impl AwsApi for SdkAws {
 }
 
 /// Bounded waits: a dead endpoint fails in seconds, not minutes.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
 /// Throttling and 5xx are retried with exponential backoff and jitter (the SDK's
 /// standard mode), four attempts in all.
 const MAX_ATTEMPTS: u32 = 4;
@@ -327,11 +330,30 @@ fn assume_role_error(
             detail: format!("{message}{request_id}"),
         };
     }
+    let hint = clock_skew_hint(&code, &message);
     Error::Sts {
         operation: "AssumeRole",
         code,
         message,
         request_id,
+        hint,
+    }
+}
+
+/// SigV4 signatures carry the time; a clock minutes off makes AWS refuse them.
+fn clock_skew_hint(code: &str, message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    let skew = matches!(
+        code,
+        "SignatureDoesNotMatch" | "RequestExpired" | "InvalidSignatureException"
+    ) || lower.contains("signature expired")
+        || lower.contains("signature not yet current");
+    if skew {
+        ". This usually means this computer's clock is wrong: compare `date -u` with the real \
+         UTC time and enable NTP (e.g. `timedatectl set-ntp true`)"
+            .into()
+    } else {
+        String::new()
     }
 }
 

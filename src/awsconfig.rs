@@ -308,3 +308,29 @@ aws_access_key_id = AKIAONLY
         assert_eq!(default_session_name("x"), "x-eksop-auth");
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn profile_reader_never_panics(config in ".*", credentials in ".*") {
+            let set = ProfileSet::parse(&config, &credentials);
+            for name in set.names() {
+                let p = set.get(name).unwrap();
+                let _ = OperatorProfile::from_profile(&p);
+            }
+        }
+
+        #[test]
+        fn profile_reader_on_ini_like_text(lines in prop::collection::vec("(\\[(profile )?[a-z ]{0,6}\\]|[a-z_]{1,8} ?= ?[a-z0-9:/]{0,12}| +[a-z]+ = 1|#.*|)", 0..30)) {
+            let text = lines.join("\n");
+            let set = ProfileSet::parse(&text, &text);
+            for name in set.names() {
+                let _ = OperatorProfile::from_profile(&set.get(name).unwrap());
+            }
+        }
+    }
+}

@@ -31,7 +31,9 @@ pub enum Command {
     Login(LoginArgs),
 
     /// Show stored sessions: profile, role, identity, expiry, store. Never a secret.
-    #[command(after_help = "Example:\n  eksop-auth status")]
+    #[command(
+        after_help = "Examples:\n  eksop-auth status\n  eksop-auth status --profile ops-eks-operator --verify"
+    )]
     Status(StatusArgs),
 
     /// Remove stored sessions (from every store, hot caches included).
@@ -52,6 +54,11 @@ pub struct StatusArgs {
     /// Only this profile.
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
+
+    /// Also ask STS (GetCallerIdentity) who each stored session is: the identity the
+    /// cluster will see, or why the session no longer works.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(Debug, Args)]

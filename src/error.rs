@@ -73,12 +73,14 @@ pub enum Error {
     },
 
     /// Any other STS error response.
-    #[error("STS {operation} failed: {code}: {message}{request_id}")]
+    #[error("STS {operation} failed: {code}: {message}{request_id}{hint}")]
     Sts {
         operation: &'static str,
         code: String,
         message: String,
         request_id: String,
+        /// Empty, or what to check (e.g. the clock for signature errors).
+        hint: String,
     },
 
     /// STS could not be reached at all.

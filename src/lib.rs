@@ -11,6 +11,7 @@ pub mod ctx;
 pub mod eks_token;
 pub mod error;
 pub mod fsutil;
+pub mod lock;
 pub mod prompt;
 pub mod protocol;
 pub mod secret;

@@ -187,3 +187,26 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn exec_info_never_panics_and_always_answers_a_kubectl_version(raw in ".*") {
+            let info = parse_exec_info(Some(&raw));
+            prop_assert!(info.api_version == V1 || info.api_version == V1BETA1);
+        }
+
+        #[test]
+        fn exec_info_json_shapes(api in prop::option::of("[a-z./0-9]{0,40}"), interactive in prop::option::of(any::<bool>())) {
+            let mut doc = serde_json::json!({"kind": "ExecCredential", "spec": {}});
+            if let Some(a) = &api { doc["apiVersion"] = serde_json::json!(a); }
+            if let Some(i) = interactive { doc["spec"]["interactive"] = serde_json::json!(i); }
+            let info = parse_exec_info(Some(&doc.to_string()));
+            prop_assert_eq!(info.interactive, Some(interactive.unwrap_or(false)));
+        }
+    }
+}

@@ -222,3 +222,33 @@ mod session_tests {
         assert_eq!(human_duration(Duration::from_secs(420)), "7m");
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn record_decoding_never_panics(text in ".*") {
+            let _ = Session::decode(&text);
+        }
+
+        #[test]
+        fn truncated_records_are_rejected(cut in 0usize..200) {
+            let s = Session {
+                creds: Credentials {
+                    access_key_id: "ASIAEXAMPLE".into(),
+                    secret_access_key: Secret::new("sk".into()),
+                    session_token: Some(Secret::new("st".repeat(50))),
+                    expires_at: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000)),
+                },
+                assumed_arn: "arn:aws:sts::1:assumed-role/r/a".into(),
+                role_arn: "arn:aws:iam::1:role/r".into(),
+            };
+            let full = s.encode().into_inner();
+            let cut = cut.min(full.len() - 1);
+            prop_assert!(Session::decode(&full[..cut]).is_none());
+        }
+    }
+}

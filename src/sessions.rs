@@ -133,6 +133,56 @@ fn read_meta(path: &std::path::Path) -> Option<SessionMeta> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// The TOTP replay guard: AWS accepts a code once, so remember (per MFA device) a hash of
+/// the last accepted code and its 30-second step, and refuse the same code again before
+/// spending an AWS call on it.
+#[derive(Debug, Serialize, Deserialize)]
+struct LastCode {
+    step: u64,
+    hash: String,
+}
+
+pub const TOTP_STEP: u64 = 30;
+
+fn code_hash(serial: &str, code: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("eksop-auth\0{serial}\0{code}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn last_code_path(env: &Env, serial: &str) -> Result<PathBuf> {
+    Ok(store::cache_dir(env)?
+        .join("mfa")
+        .join(format!("{}.json", safe_name(serial))))
+}
+
+/// Seconds until the next code if `code` was already accepted in this or the previous
+/// 30-second step (a TOTP code stays valid across one step boundary).
+pub fn code_already_used(env: &Env, serial: &str, code: &str, now: SystemTime) -> Option<u64> {
+    let bytes = read_optional(&last_code_path(env, serial).ok()?).ok()??;
+    let last: LastCode = serde_json::from_slice(&bytes).ok()?;
+    let now_s = unix_seconds(now);
+    let step = now_s / TOTP_STEP;
+    (last.hash == code_hash(serial, code) && step.saturating_sub(last.step) <= 1)
+        .then(|| TOTP_STEP - now_s % TOTP_STEP)
+}
+
+/// Records an accepted code (best effort: the guard only saves a wasted call).
+pub fn remember_code(env: &Env, serial: &str, code: &str, now: SystemTime) {
+    let Ok(path) = last_code_path(env, serial) else {
+        return;
+    };
+    let last = LastCode {
+        step: unix_seconds(now) / TOTP_STEP,
+        hash: code_hash(serial, code),
+    };
+    if let Some(dir) = path.parent()
+        && private_dir(dir).is_ok()
+    {
+        let _ = write_atomic(&path, &serde_json::to_vec(&last).unwrap_or_default(), 0o600);
+    }
+}
+
 /// Every session's metadata, sorted by profile (for `status`, which opens no store).
 pub fn all_meta(env: &Env) -> Result<Vec<SessionMeta>> {
     let dir = meta_dir(env)?;

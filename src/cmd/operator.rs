@@ -10,8 +10,11 @@ use crate::debug;
 use crate::error::{Error, Result};
 use crate::prompt::run_mfa_process;
 use crate::secret::Secret;
-use crate::session::{Session, human_duration};
-use crate::sessions::{Lookup, Sessions};
+use std::time::Duration;
+
+use crate::lock::{self, WaitObserver, lock_path};
+use crate::session::{Session, human_duration, unix_seconds};
+use crate::sessions::{Lookup, Sessions, code_already_used, remember_code};
 
 /// Whether a stored session may be reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +77,90 @@ fn code_source<'a>(
     }
 }
 
+/// How long a caller waits for another process's MFA login before giving up; a person
+/// may be typing the code there.
+const LOCK_WAIT: Duration = Duration::from_secs(180);
+/// When to say that we are waiting.
+const LOCK_NOTICE: Duration = Duration::from_secs(2);
+/// Remind about the end of the session when less than this is left…
+const REMIND_WITHIN: Duration = Duration::from_secs(30 * 60);
+/// …at most this often.
+const REMIND_EVERY: u64 = 10 * 60;
+
+/// The stored session if it is good for another 15 minutes, else why not.
+fn stored_fresh(
+    ctx: &mut Ctx,
+    sessions: &Sessions,
+    op: &OperatorProfile,
+) -> std::result::Result<Session, String> {
+    let now = ctx.now();
+    match sessions.lookup(&op.name, &op.role_arn) {
+        Ok(Lookup::Found(s)) if s.is_fresh(now) => Ok(s),
+        Ok(Lookup::Found(s)) => Err(match s.expires_at().duration_since(now) {
+            Ok(left) => format!(
+                "it ends in {}, too soon for a 15-minute token",
+                human_duration(left)
+            ),
+            Err(_) => "it has expired".into(),
+        }),
+        Ok(Lookup::Missing) => Err("none is stored".into()),
+        Ok(Lookup::Unusable(why)) => {
+            debug!(ctx, "ignoring the stored session: {why}");
+            Err(format!("the stored one is unusable: {why}"))
+        }
+        Err(e) => {
+            debug!(
+                ctx,
+                "cannot read the stored session ({e}); treating it as missing"
+            );
+            Err("the store could not be read".into())
+        }
+    }
+}
+
+/// One line on stderr when the session ends within 30 minutes, at most every 10 minutes.
+fn remind_if_ending(ctx: &mut Ctx, sessions: &Sessions, op: &OperatorProfile, s: &Session) {
+    let now = ctx.now();
+    let Ok(left) = s.expires_at().duration_since(now) else {
+        return;
+    };
+    if left >= REMIND_WITHIN {
+        return;
+    }
+    let Some(mut meta) = sessions.meta(&op.name) else {
+        return;
+    };
+    let now_s = unix_seconds(now);
+    if meta
+        .reminded_at
+        .is_some_and(|t| now_s.saturating_sub(t) < REMIND_EVERY)
+    {
+        return;
+    }
+    ctx.log.line(format_args!(
+        "eksop-auth: the eks-operator session for profile `{}` ends in {}; run `eksop-auth login --profile {}` to start a new one",
+        op.name,
+        human_duration(left),
+        op.name
+    ));
+    meta.reminded_at = Some(now_s);
+    let _ = sessions.write_meta(&meta);
+}
+
+struct WaitNotice<'a> {
+    log: &'a mut crate::ctx::Log,
+    profile: &'a str,
+}
+
+impl WaitObserver for WaitNotice<'_> {
+    fn still_waiting(&mut self) {
+        self.log.line(format_args!(
+            "eksop-auth: waiting for the MFA login for profile `{}` in another process…",
+            self.profile
+        ));
+    }
+}
+
 /// A usable session for `op`, from the store or from STS.
 pub fn session(
     ctx: &mut Ctx,
@@ -90,38 +177,21 @@ pub fn session(
         op.role_arn,
         sessions.store.backend()
     );
-    let now = ctx.now();
+    // The warm path: one store read, no lock.
     let mut why_new = "login asked for a new session".to_string();
     if want == Want::Cached {
-        why_new = match sessions.lookup(&op.name, &op.role_arn) {
-            Ok(Lookup::Found(s)) if s.is_fresh(now) => {
+        match stored_fresh(ctx, &sessions, op) {
+            Ok(s) => {
                 debug!(
                     ctx,
                     "cache hit: session valid until {}",
                     crate::protocol::rfc3339(s.expires_at())
                 );
+                remind_if_ending(ctx, &sessions, op, &s);
                 return Ok(s);
             }
-            Ok(Lookup::Found(s)) => match s.expires_at().duration_since(now) {
-                Ok(left) => format!(
-                    "it ends in {}, too soon for a 15-minute token",
-                    human_duration(left)
-                ),
-                Err(_) => "it has expired".into(),
-            },
-            Ok(Lookup::Missing) => "none is stored".into(),
-            Ok(Lookup::Unusable(why)) => {
-                debug!(ctx, "ignoring the stored session: {why}");
-                format!("the stored one is unusable: {why}")
-            }
-            Err(e) => {
-                debug!(
-                    ctx,
-                    "cannot read the stored session ({e}); treating it as missing"
-                );
-                "the store could not be read".into()
-            }
-        };
+            Err(why) => why_new = why,
+        }
         debug!(ctx, "cache miss: {why_new}");
     }
 
@@ -141,18 +211,60 @@ pub fn session(
             )));
         }
     };
+
+    // One MFA login per profile at a time; the others wait and then use its session.
+    let lock_file = lock_path(&crate::store::cache_dir(&ctx.env)?, &op.name);
+    debug!(ctx, "taking the session lock {}", lock_file.display());
+    let _lock = lock::acquire(
+        &lock_file,
+        &op.name,
+        LOCK_NOTICE,
+        LOCK_WAIT,
+        &mut WaitNotice {
+            log: &mut ctx.log,
+            profile: &op.name,
+        },
+    )?;
+    if want == Want::Cached
+        && let Ok(s) = stored_fresh(ctx, &sessions, op)
+    {
+        debug!(
+            ctx,
+            "another process stored a fresh session while we waited; using it"
+        );
+        return Ok(s);
+    }
+
     // Load the source keys before asking for a code, so a broken source profile does not
     // waste one.
     let source_creds = profile_credentials(ctx, settings, &op.source_profile, false)?;
-    let mut note = None;
-    let assumed = loop {
+    let mut note: Option<String> = None;
+    let mut retried = false;
+    let (assumed, code) = loop {
         let code: Secret<String> = match source {
             CodeSource::Process(cmd) => {
                 debug!(ctx, "MFA code: running mfa_process");
                 run_mfa_process(cmd, &op.name)?
             }
-            CodeSource::Terminal => ctx.prompter.ask_code(&op.mfa_serial, note)?,
+            CodeSource::Terminal => ctx.prompter.ask_code(&op.mfa_serial, note.as_deref())?,
         };
+        if let Some(wait) = code_already_used(&ctx.env, &op.mfa_serial, code.expose(), ctx.now()) {
+            debug!(
+                ctx,
+                "MFA code already used in this 30-second step; not sending it"
+            );
+            let msg = format!(
+                "That code was already used (AWS accepts each code once); wait for the next code, in about {wait}s."
+            );
+            match source {
+                CodeSource::Terminal if !retried => {
+                    retried = true;
+                    note = Some(msg);
+                    continue;
+                }
+                _ => return Err(Error::Mfa(format!("{msg} Then run the command again."))),
+            }
+        }
         debug!(
             ctx,
             "AssumeRole {} at {} for {}s",
@@ -171,16 +283,19 @@ pub fn session(
             profile: &op.name,
         });
         match result {
-            Ok(r) => break r,
+            Ok(r) => break (r, code),
             // A person mistyped: one more try with a precise note.
             Err(Error::MfaCodeRejected { .. })
-                if matches!(source, CodeSource::Terminal) && note.is_none() =>
+                if matches!(source, CodeSource::Terminal) && !retried =>
             {
-                note = Some("AWS rejected that code. Wait for the next one and enter it.");
+                retried = true;
+                note = Some("AWS rejected that code. Wait for the next one and enter it.".into());
             }
             Err(e) => return Err(e),
         }
     };
+    let now = ctx.now();
+    remember_code(&ctx.env, &op.mfa_serial, code.expose(), now);
     debug!(
         ctx,
         "AssumeRole ok (request id {}): {}",

@@ -3,12 +3,13 @@
 
 use std::io::Write;
 
-use crate::cli::StatusArgs;
+use crate::cli::{AwsArgs, StatusArgs};
+use crate::cmd::AwsSettings;
 use crate::cmd::login::local_time;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::session::human_duration;
-use crate::sessions::all_meta;
+use crate::sessions::{Lookup, SessionMeta, Sessions, all_meta};
 
 pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<()> {
     let mut all = all_meta(&ctx.env)?;
@@ -39,9 +40,45 @@ pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<()> {
             local_time(m.expires()),
             m.backend
         ));
+        if args.verify {
+            let verdict = match verify(ctx, m) {
+                Ok(arn) => format!("{arn} (this is who the cluster sees)"),
+                Err(why) => format!("NO: {why}"),
+            };
+            out.push_str(&format!("  verified  {verdict}\n"));
+        }
     }
     ctx.stdout
         .write_all(out.as_bytes())
         .and_then(|()| ctx.stdout.flush())
         .map_err(Error::Output)
+}
+
+/// GetCallerIdentity with the stored session of `m.profile`.
+fn verify(ctx: &mut Ctx, m: &SessionMeta) -> std::result::Result<String, String> {
+    let args = AwsArgs {
+        profile: Some(m.profile.clone()),
+        region: None,
+    };
+    let settings = AwsSettings::resolve(ctx, &args).map_err(|e| e.to_string())?;
+    let sessions = Sessions::open(&ctx.env).map_err(|e| e.to_string())?;
+    match sessions
+        .lookup(&m.profile, &m.role_arn)
+        .map_err(|e| e.to_string())?
+    {
+        Lookup::Found(s) => ctx
+            .aws
+            .caller_identity(&s.creds, &settings.endpoint)
+            .map(|id| id.arn)
+            .map_err(|e| e.to_string()),
+        Lookup::Missing => Err(format!(
+            "the session is no longer in the {} store; run `eksop-auth login --profile {}`",
+            sessions.store.backend(),
+            m.profile
+        )),
+        Lookup::Unusable(why) => Err(format!(
+            "{why}; run `eksop-auth login --profile {}`",
+            m.profile
+        )),
+    }
 }

@@ -104,6 +104,16 @@ impl Home {
         )
     }
 
+    /// An `mfa_process` line that prints a new code each run (700001, 700002, …), as a
+    /// real device does from one 30-second step to the next.
+    pub fn counting_distinct_mfa_process(&self) -> String {
+        let f = self.path().join("mfa-runs");
+        format!(
+            "mfa_process = echo run >> {0}; printf '7%05d\\n' $(wc -l < {0})",
+            f.display()
+        )
+    }
+
     pub fn mfa_runs(&self) -> usize {
         std::fs::read_to_string(self.path().join("mfa-runs"))
             .map(|s| s.lines().count())
@@ -197,6 +207,18 @@ impl Output {
 /// `PROCESS_TIMEOUT` so a hang fails the test instead of stalling the suite.
 pub fn run(cmd: &mut Command) -> Output {
     run_with_input(cmd, None)
+}
+
+/// Starts every command at once and waits for all (each bounded by `PROCESS_TIMEOUT`).
+pub fn run_all(cmds: Vec<Command>) -> Vec<Output> {
+    let handles: Vec<_> = cmds
+        .into_iter()
+        .map(|mut c| std::thread::spawn(move || run(&mut c)))
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| h.join().expect("runner thread"))
+        .collect()
 }
 
 pub fn run_with_input(cmd: &mut Command, input: Option<&str>) -> Output {

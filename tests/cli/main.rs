@@ -5,6 +5,7 @@
 //! tests/support). No test reaches beyond loopback or touches the developer's own files.
 
 mod fakes;
+mod hardening;
 mod harness;
 mod kubectl;
 mod prompt;
