@@ -48,6 +48,24 @@ pub struct AssumedRole {
     pub request_id: Option<String>,
 }
 
+/// Which cluster to describe, where, with what.
+#[derive(Debug)]
+pub struct DescribeClusterRequest<'a> {
+    pub creds: &'a Credentials,
+    pub region: &'a str,
+    /// `AWS_ENDPOINT_URL_EKS` / `AWS_ENDPOINT_URL`, when set.
+    pub endpoint_url: Option<&'a str>,
+    pub name: &'a str,
+}
+
+/// What kubeconfig needs about a cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterInfo {
+    pub arn: String,
+    pub endpoint: String,
+    pub ca_data: String,
+}
+
 /// Who a set of credentials is, per STS GetCallerIdentity.
 #[derive(Debug, Clone)]
 pub struct Identity {
@@ -76,6 +94,9 @@ pub trait AwsApi {
     /// source credentials directly (never after GetSessionToken: that would be role
     /// chaining, capped at one hour).
     fn assume_role(&self, req: &AssumeRoleRequest<'_>) -> Result<AssumedRole>;
+
+    /// EKS DescribeCluster: the endpoint, CA data and ARN kubeconfig needs.
+    fn describe_cluster(&self, req: &DescribeClusterRequest<'_>) -> Result<ClusterInfo>;
 
     /// STS GetCallerIdentity with these credentials.
     fn caller_identity(&self, creds: &Credentials, endpoint: &StsEndpoint) -> Result<Identity>;
@@ -150,6 +171,66 @@ impl AwsApi for SdkAws {
         })
     }
 
+    fn describe_cluster(&self, req: &DescribeClusterRequest<'_>) -> Result<ClusterInfo> {
+        let mut config = aws_sdk_eks::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(req.region.to_string()))
+            .credentials_provider(sdk_credentials(req.creds))
+            .http_client(http_client())
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .build(),
+            );
+        if let Some(url) = req.endpoint_url {
+            config = config.endpoint_url(url);
+        }
+        let client = aws_sdk_eks::Client::from_conf(config.build());
+        let shown = req
+            .endpoint_url
+            .map_or_else(|| format!("EKS in {}", req.region), str::to_string);
+        match runtime()?.block_on(client.describe_cluster().name(req.name).send()) {
+            Ok(out) => {
+                let c = out
+                    .cluster()
+                    .ok_or_else(|| Error::Internal("DescribeCluster returned no cluster".into()))?;
+                Ok(ClusterInfo {
+                    arn: c.arn().unwrap_or_default().to_string(),
+                    endpoint: c.endpoint().unwrap_or_default().to_string(),
+                    ca_data: c
+                        .certificate_authority()
+                        .and_then(|ca| ca.data())
+                        .unwrap_or_default()
+                        .to_string(),
+                })
+            }
+            Err(SdkError::ServiceError(se)) if se.err().is_resource_not_found_exception() => {
+                Err(Error::Config(format!(
+                    "EKS has no cluster named `{}` in {}; check --cluster and --region (`aws eks list-clusters --region {}` lists them)",
+                    req.name, req.region, req.region
+                )))
+            }
+            Err(SdkError::ServiceError(se)) => {
+                let e = se.err();
+                Err(Error::Config(format!(
+                    "EKS DescribeCluster for `{}` failed: {}: {}. The eks-operator role needs eks:DescribeCluster; \
+                     or pass --endpoint and --certificate-authority-data to skip the call",
+                    req.name,
+                    e.code().unwrap_or("Unknown"),
+                    e.message().unwrap_or("")
+                )))
+            }
+            Err(other) => Err(Error::Config(format!(
+                "cannot reach {shown} for DescribeCluster: {}; check the network, or pass --endpoint and \
+                 --certificate-authority-data to skip the call",
+                DisplayErrorContext(&other)
+            ))),
+        }
+    }
+
     fn caller_identity(&self, creds: &Credentials, endpoint: &StsEndpoint) -> Result<Identity> {
         let client = sts_client(creds, endpoint);
         match runtime()?.block_on(client.get_caller_identity().send()) {
@@ -214,14 +295,18 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
 /// standard mode), four attempts in all.
 const MAX_ATTEMPTS: u32 = 4;
 
-fn sts_client(creds: &Credentials, endpoint: &StsEndpoint) -> aws_sdk_sts::Client {
-    let creds = aws_credential_types::Credentials::new(
+fn sdk_credentials(creds: &Credentials) -> aws_credential_types::Credentials {
+    aws_credential_types::Credentials::new(
         creds.access_key_id.clone(),
         creds.secret_access_key.expose().clone(),
         creds.session_token.as_ref().map(|t| t.expose().clone()),
         creds.expires_at,
         "eksop-auth",
-    );
+    )
+}
+
+fn sts_client(creds: &Credentials, endpoint: &StsEndpoint) -> aws_sdk_sts::Client {
+    let creds = sdk_credentials(creds);
     let config = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(endpoint.signing_region.clone()))

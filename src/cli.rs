@@ -26,6 +26,20 @@ pub enum Command {
         eksop-auth token --cluster prod --profile ops-eks-operator --region ap-northeast-1")]
     Token(TokenArgs),
 
+    /// Write the eks-operator profile into ~/.aws/config and the cluster into kubeconfig.
+    #[command(
+        after_help = "Example:\n  eksop-auth setup --cluster prod --profile ops-eks-operator --source-profile alice \\\n    \
+        --role-arn arn:aws:iam::111122223333:role/eks-operator \\\n    \
+        --mfa-serial arn:aws:iam::111122223333:mfa/alice --region ap-northeast-1 --cli-profile ops"
+    )]
+    Setup(Box<SetupArgs>),
+
+    /// Print aws-cli `credential_process` JSON from the stored session (shares kubectl's login).
+    #[command(
+        after_help = "Example (~/.aws/config):\n  [profile ops]\n  credential_process = /home/you/.local/bin/eksop-auth credential-process --profile ops-eks-operator"
+    )]
+    CredentialProcess(CredentialProcessArgs),
+
     /// Start the workday: ask for the MFA code, assume the role for 12 h, store the session.
     #[command(after_help = "Example:\n  eksop-auth login --profile ops-eks-operator")]
     Login(LoginArgs),
@@ -41,6 +55,58 @@ pub enum Command {
         after_help = "Examples:\n  eksop-auth logout --profile ops-eks-operator\n  eksop-auth logout --all"
     )]
     Logout(LogoutArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialProcessArgs {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// The EKS cluster name.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: String,
+    /// The eks-operator profile to create or update in ~/.aws/config.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: String,
+    /// The profile holding your IAM user's keys.
+    #[arg(long, value_name = "PROFILE")]
+    pub source_profile: Option<String>,
+    /// The eks-operator role, e.g. arn:aws:iam::111122223333:role/eks-operator.
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// Your MFA device, e.g. arn:aws:iam::111122223333:mfa/alice.
+    #[arg(long, value_name = "ARN")]
+    pub mfa_serial: Option<String>,
+    /// The cluster's region (kept in the profile).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Session length in seconds (default 43200 = 12 h; at most the role's MaxSessionDuration).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<i32>,
+    /// A command that prints the MFA code (e.g. `ykman oath accounts code -s aws`).
+    #[arg(long, value_name = "CMD")]
+    pub mfa_process: Option<String>,
+    /// The kubeconfig context name (default: the cluster ARN).
+    #[arg(long, value_name = "CONTEXT")]
+    pub alias: Option<String>,
+    /// The kubeconfig to edit (default: first of $KUBECONFIG, else ~/.kube/config).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// The API server URL; with --certificate-authority-data, skips EKS DescribeCluster.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// The cluster CA (base64 PEM); with --endpoint, skips EKS DescribeCluster.
+    #[arg(long, value_name = "B64")]
+    pub certificate_authority_data: Option<String>,
+    /// Also write [profile NAME] with only `credential_process`, so aws-cli shares the session.
+    #[arg(long, value_name = "NAME")]
+    pub cli_profile: Option<String>,
+    /// Print the changes as a unified diff and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ pub mod ctx;
 pub mod eks_token;
 pub mod error;
 pub mod fsutil;
+pub mod kubeconfig;
 pub mod lock;
 pub mod prompt;
 pub mod protocol;
@@ -54,6 +55,8 @@ pub fn dispatch(ctx: &mut Ctx, command: Command) -> Result<()> {
     match command {
         Command::Token(args) => cmd::token::run(ctx, &args),
         Command::Login(args) => cmd::login::run(ctx, &args),
+        Command::Setup(args) => cmd::setup::run(ctx, &args),
+        Command::CredentialProcess(args) => cmd::credential_process::run(ctx, &args),
         Command::Status(args) => cmd::status::run(ctx, &args),
         Command::Logout(args) => cmd::logout::run(ctx, &args),
     }

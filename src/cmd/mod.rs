@@ -1,9 +1,11 @@
 //! One module per subcommand: orchestration only. The shared part — which profile, which
 //! region, which STS endpoint, which credentials — lives here.
 
+pub mod credential_process;
 pub mod login;
 pub mod logout;
 pub mod operator;
+pub mod setup;
 pub mod status;
 pub mod token;
 
@@ -24,6 +26,11 @@ use crate::sts_endpoint::{EndpointSettings, RegionalMode, StsEndpoint};
 pub struct ConfigFiles {
     pub config_path: PathBuf,
     pub credentials_path: PathBuf,
+    /// The config file's text as read (empty when it does not exist).
+    pub config_text: String,
+    /// `None` when the config file does not exist.
+    pub config_existed: bool,
+    credentials_text: String,
     pub profiles: ProfileSet,
 }
 
@@ -38,15 +45,28 @@ impl ConfigFiles {
             .env
             .path("AWS_SHARED_CREDENTIALS_FILE")
             .unwrap_or_else(|| aws_dir.join("credentials"));
-        let profiles = ProfileSet::parse(
-            &read_optional(&config_path)?,
-            &read_optional(&credentials_path)?,
-        );
+        let config = crate::fsutil::read_optional(&config_path)?;
+        let config_existed = config.is_some();
+        let config_text = config
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let credentials_text = read_optional(&credentials_path)?;
+        let profiles = ProfileSet::parse(&config_text, &credentials_text);
         Ok(ConfigFiles {
             config_path,
             credentials_path,
+            config_text,
+            config_existed,
+            credentials_text,
             profiles,
         })
+    }
+
+    /// The same files with the config file's text replaced (an edit not yet written).
+    pub fn with_config_text(mut self, text: String) -> Self {
+        self.profiles = ProfileSet::parse(&text, &self.credentials_text);
+        self.config_text = text;
+        self
     }
 
     pub fn describe(&self) -> String {
@@ -81,6 +101,11 @@ pub struct AwsSettings {
 impl AwsSettings {
     pub fn resolve(ctx: &mut Ctx, args: &AwsArgs) -> Result<Self> {
         let files = ConfigFiles::load(ctx)?;
+        Self::from_files(ctx, files, args)
+    }
+
+    /// As `resolve`, with config files already read (and perhaps edited in memory).
+    pub fn from_files(ctx: &mut Ctx, files: ConfigFiles, args: &AwsArgs) -> Result<Self> {
         let from_env = ctx
             .env
             .get("AWS_PROFILE")

@@ -10,4 +10,5 @@ mod harness;
 mod kubectl;
 mod prompt;
 mod session;
+mod setup;
 mod token;
