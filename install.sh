@@ -26,6 +26,24 @@ mv -f "$tmp" "$BINDIR/eksop-auth"
 trap - EXIT
 
 echo "==> installed $BINDIR/eksop-auth ($("$BINDIR/eksop-auth" --version))"
+
+# Shell completions and the man page, where the usual locations exist.
+share="$PREFIX/share"
+put() { # put FILE CONTENT-COMMAND...
+  local file="$1"; shift
+  mkdir -p "$(dirname "$file")"
+  "$@" > "$file.tmp" && mv -f "$file.tmp" "$file" && echo "    $file"
+}
+if [ -d "$share" ] || [ "$PREFIX" = "$HOME/.local" ]; then
+  echo "==> completions and man page"
+  put "$share/bash-completion/completions/eksop-auth" "$BINDIR/eksop-auth" completions bash
+  put "$share/zsh/site-functions/_eksop-auth" "$BINDIR/eksop-auth" completions zsh
+  put "$share/man/man1/eksop-auth.1" "$BINDIR/eksop-auth" manpage
+  if command -v fish >/dev/null 2>&1 || [ -d "${XDG_CONFIG_HOME:-$HOME/.config}/fish" ]; then
+    put "${XDG_CONFIG_HOME:-$HOME/.config}/fish/completions/eksop-auth.fish" "$BINDIR/eksop-auth" completions fish
+  fi
+  echo "    (zsh: add $share/zsh/site-functions to fpath; PowerShell: eksop-auth completions powershell)"
+fi
 case ":$PATH:" in
   *":$BINDIR:"*) echo "    $BINDIR is on your PATH." ;;
   *) echo "    $BINDIR is NOT on your PATH; add it, e.g.: export PATH=\"$BINDIR:\$PATH\"" ;;

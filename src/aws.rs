@@ -66,6 +66,16 @@ pub struct ClusterInfo {
     pub ca_data: String,
 }
 
+/// What a plain GET to STS answered.
+#[derive(Debug, Clone)]
+pub struct StsProbe {
+    pub status: u16,
+    pub date: Option<std::time::SystemTime>,
+    pub arn: Option<String>,
+    /// The error code or message of a refusal, for people.
+    pub detail: String,
+}
+
 /// Who a set of credentials is, per STS GetCallerIdentity.
 #[derive(Debug, Clone)]
 pub struct Identity {
@@ -97,6 +107,10 @@ pub trait AwsApi {
 
     /// EKS DescribeCluster: the endpoint, CA data and ARN kubeconfig needs.
     fn describe_cluster(&self, req: &DescribeClusterRequest<'_>) -> Result<ClusterInfo>;
+
+    /// A plain GET of an STS URL, as the EKS API server sends a token's presigned URL
+    /// (with `x-k8s-aws-id` when `cluster` is given): status, `Date` header, caller ARN.
+    fn probe_sts(&self, url: &str, cluster: Option<&str>) -> Result<StsProbe>;
 
     /// STS GetCallerIdentity with these credentials.
     fn caller_identity(&self, creds: &Credentials, endpoint: &StsEndpoint) -> Result<Identity>;
@@ -229,6 +243,47 @@ impl AwsApi for SdkAws {
                 DisplayErrorContext(&other)
             ))),
         }
+    }
+
+    fn probe_sts(&self, url: &str, cluster: Option<&str>) -> Result<StsProbe> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_global(Some(ATTEMPT_TIMEOUT))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut req = agent.get(url).header("Accept", "application/json");
+        if let Some(c) = cluster {
+            req = req.header(crate::eks_token::CLUSTER_ID_HEADER, c);
+        }
+        // The URL may carry a session token: report the host only.
+        let host = url.split('?').next().unwrap_or("").to_string();
+        let mut resp = req.call().map_err(|e| Error::StsUnreachable {
+            operation: "GetCallerIdentity",
+            endpoint: host,
+            detail: e.to_string(),
+        })?;
+        let date = resp
+            .headers()
+            .get("date")
+            .and_then(|d| d.to_str().ok())
+            .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok())
+            .map(std::time::SystemTime::from);
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_string()
+            .unwrap_or_default();
+        Ok(StsProbe {
+            status,
+            date,
+            arn: field(&body, "Arn"),
+            detail: field(&body, "Code")
+                .or_else(|| field(&body, "Message"))
+                .unwrap_or_default(),
+        })
     }
 
     fn caller_identity(&self, creds: &Credentials, endpoint: &StsEndpoint) -> Result<Identity> {
@@ -377,6 +432,23 @@ where
             String::new(),
         )),
     }
+}
+
+/// A field of an STS answer in either of its shapes: `<Arn>x</Arn>` or `"Arn":"x"`.
+fn field(body: &str, name: &str) -> Option<String> {
+    if let Some(start) = body.find(&format!("<{name}>")) {
+        let rest = &body[start + name.len() + 2..];
+        return rest
+            .find(&format!("</{name}>"))
+            .map(|end| rest[..end].to_string());
+    }
+    let start = body.find(&format!("\"{name}\""))?;
+    let rest = body[start + name.len() + 2..]
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
+    rest.find('"').map(|end| rest[..end].to_string())
 }
 
 /// The innermost error's text ("Connection refused (os error 111)"), without the wrapping.

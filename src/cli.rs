@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "eksop-auth",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("EKSOP_AUTH_COMMIT"), ")"),
     about = "kubectl / aws-cli credential plugin for Amazon EKS: one MFA code per workday",
     long_about = None,
     propagate_version = true
@@ -39,6 +39,22 @@ pub enum Command {
         after_help = "Example (~/.aws/config):\n  [profile ops]\n  credential_process = /home/you/.local/bin/eksop-auth credential-process --profile ops-eks-operator"
     )]
     CredentialProcess(CredentialProcessArgs),
+
+    /// Check profile, credentials, store, terminal, clock, session, kubeconfig and a live token.
+    #[command(
+        after_help = "Example:\n  eksop-auth doctor --profile ops-eks-operator --cluster prod"
+    )]
+    Doctor(DoctorArgs),
+
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    #[command(
+        after_help = "Example:\n  eksop-auth completions bash > ~/.local/share/bash-completion/completions/eksop-auth"
+    )]
+    Completions(CompletionsArgs),
+
+    /// Print the man page (roff).
+    #[command(hide = true)]
+    Manpage,
 
     /// Start the workday: ask for the MFA code, assume the role for 12 h, store the session.
     #[command(after_help = "Example:\n  eksop-auth login --profile ops-eks-operator")]
@@ -107,6 +123,22 @@ pub struct SetupArgs {
     /// Print the changes as a unified diff and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Also check the kubeconfig entry for this cluster, and self-test a token for it.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -59,5 +59,17 @@ pub fn dispatch(ctx: &mut Ctx, command: Command) -> Result<()> {
         Command::CredentialProcess(args) => cmd::credential_process::run(ctx, &args),
         Command::Status(args) => cmd::status::run(ctx, &args),
         Command::Logout(args) => cmd::logout::run(ctx, &args),
+        Command::Doctor(args) => cmd::doctor::run(ctx, &args),
+        Command::Completions(args) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut cmd, "eksop-auth", &mut ctx.stdout);
+            Ok(())
+        }
+        Command::Manpage => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd)
+                .render(&mut ctx.stdout)
+                .map_err(error::Error::Output)
+        }
     }
 }

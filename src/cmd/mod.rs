@@ -2,6 +2,7 @@
 //! region, which STS endpoint, which credentials — lives here.
 
 pub mod credential_process;
+pub mod doctor;
 pub mod login;
 pub mod logout;
 pub mod operator;

@@ -358,6 +358,33 @@ pub fn verify_token(
     }
 }
 
+impl FakeAws {
+    /// Writes `home`'s kubeconfig: one user running `eksop-auth token --cluster prod
+    /// --profile <home.profile>` (plus `extra` args) against this API server.
+    pub fn write_operator_kubeconfig(&self, home: &crate::harness::Home, extra: &[&str]) {
+        let mut args = vec!["token", "--cluster", "prod", "--profile", &home.profile];
+        args.extend_from_slice(extra);
+        home.write(
+            ".kube/config",
+            &kubeconfig(
+                self.apiserver_url(),
+                self.ca_data(),
+                crate::harness::BIN,
+                &args,
+                "client.authentication.k8s.io/v1beta1",
+            ),
+        );
+    }
+}
+
+/// The URL of a port on 127.0.0.1 where nothing listens.
+pub fn dead_endpoint() -> String {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    url
+}
+
 /// A kubeconfig whose only user runs `eksop-auth` through an exec block.
 pub fn kubeconfig(
     server: &str,

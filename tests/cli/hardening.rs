@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::fakes::{FakeAws, FakeAwsOptions, kubeconfig, verify_token};
+use crate::fakes::{FakeAws, FakeAwsOptions, dead_endpoint, verify_token};
 use crate::harness::{BIN, Home, Output, SRC_SECRET, run, run_all};
 
 fn token_cmd(home: &Home) -> std::process::Command {
@@ -51,17 +51,7 @@ fn eight_parallel_kubectl_share_one_mfa_login() {
     let mut home = Home::new();
     let mfa = home.counting_mfa_process("482911");
     home.operator_profile(sts.sts_url(), &mfa);
-    let profile = home.profile.clone();
-    home.write(
-        ".kube/config",
-        &kubeconfig(
-            sts.apiserver_url(),
-            sts.ca_data(),
-            BIN,
-            &["token", "--cluster", "prod", "--profile", &profile],
-            "client.authentication.k8s.io/v1beta1",
-        ),
-    );
+    sts.write_operator_kubeconfig(&home, &[]);
     let cmds = (0..8)
         .map(|_| {
             let mut c = home.command("kubectl");
@@ -124,9 +114,7 @@ fn throttling_and_server_errors_are_retried() {
 
 #[test]
 fn a_dead_endpoint_fails_fast_with_a_clear_message() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let url = dead_endpoint();
     let mut home = Home::new();
     home.operator_profile(&url, "mfa_process = echo 111333");
     let started = Instant::now();

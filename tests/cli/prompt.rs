@@ -2,23 +2,13 @@
 
 use std::time::{Duration, Instant};
 
-use crate::fakes::{FakeAws, FakeAwsOptions, kubeconfig};
-use crate::harness::{BIN, Home, run};
+use crate::fakes::{FakeAws, FakeAwsOptions};
+use crate::harness::{Home, run};
 
 fn kubectl_home(sts: &FakeAws) -> Home {
     let mut home = Home::new();
     home.operator_profile(sts.sts_url(), "");
-    let profile = home.profile.clone();
-    home.write(
-        ".kube/config",
-        &kubeconfig(
-            sts.apiserver_url(),
-            sts.ca_data(),
-            BIN,
-            &["token", "--cluster", "prod", "--profile", &profile],
-            "client.authentication.k8s.io/v1beta1",
-        ),
-    );
+    sts.write_operator_kubeconfig(&home, &[]);
     home
 }
 

@@ -3,10 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::fakes::{FakeAws, FakeAwsOptions, Moto, SecretService, kubeconfig};
-use crate::harness::{
-    BIN, Home, MFA_SERIAL, Output, ROLE_ARN, SRC_AKID, SRC_SECRET, run, token_url,
-};
+use crate::fakes::{FakeAws, FakeAwsOptions, Moto, SecretService};
+use crate::harness::{Home, MFA_SERIAL, Output, ROLE_ARN, SRC_AKID, SRC_SECRET, run, token_url};
 
 fn token(home: &Home) -> Output {
     run(&mut home.eksop(&["token", "--cluster", "prod", "--profile", &home.profile]))
@@ -97,16 +95,7 @@ fn login_assumes_the_role_once_and_token_reuses_it() {
     assert_eq!(home.mfa_runs(), 1);
 
     // The real kubectl, through the stored session, against the verifying API server.
-    home.write(
-        ".kube/config",
-        &kubeconfig(
-            sts.apiserver_url(),
-            sts.ca_data(),
-            BIN,
-            &["token", "--cluster", "prod", "--profile", &home.profile],
-            "client.authentication.k8s.io/v1beta1",
-        ),
-    );
+    sts.write_operator_kubeconfig(&home, &[]);
     run(home.command("kubectl").args(["get", "--raw", "/version"])).success();
     let log = sts.apiserver_log();
     assert!(

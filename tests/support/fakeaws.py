@@ -97,9 +97,9 @@ def check_host(host, partition, extra_hosts):
     return region
 
 
-def sigv4_hex(secret, date8, region, string_to_sign):
+def sigv4_hex(secret, date8, region, string_to_sign, service="sts"):
     key = ("AWS4" + secret).encode()
-    for part in (date8, region, "sts", "aws4_request"):
+    for part in (date8, region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
     return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
 
@@ -288,6 +288,13 @@ def make_handler(opts, keys, log_path, lock):
                 return self.reply(200, {
                     "major": "1", "minor": "32", "gitVersion": "v1.32.0-eksop-fake",
                     "platform": "linux/amd64", "user": identity["arn"]})
+            # Just enough discovery for `kubectl create --dry-run=client` to map a ConfigMap.
+            if self.path.startswith("/api/v1"):
+                return self.reply(200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
+                    {"name": "configmaps", "singularName": "configmap", "namespaced": True,
+                     "kind": "ConfigMap", "verbs": ["create", "get", "list"], "shortNames": ["cm"]}]})
+            if self.path.startswith("/apis"):
+                return self.reply(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": []})
             if self.path.startswith("/api"):
                 return self.reply(200, {"kind": "APIVersions", "versions": ["v1"],
                                         "serverAddressByClientCIDRs": []})
@@ -329,7 +336,7 @@ def verify_header_sigv4(method, path, query, headers, body, keys):
     key = keys[akid]
     if key.get("session_token") is not None and headers.get("X-Amz-Security-Token") != key["session_token"]:
         raise Rejected("InvalidClientTokenId")
-    date8, region, _, _ = scope.split("/")
+    date8, region, service, _ = scope.split("/")
     signed = fields["SignedHeaders"].split(";")
     canonical_headers = "".join(f"{h}:{' '.join(headers.get(h, '').split())}\n" for h in signed)
     canonical_query = "&".join(
@@ -341,7 +348,7 @@ def verify_header_sigv4(method, path, query, headers, body, keys):
     amz_date = headers.get("X-Amz-Date", "")
     sts_str = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
                          hashlib.sha256(canonical.encode()).hexdigest()])
-    if not hmac.compare_digest(sigv4_hex(key["secret"], date8, region, sts_str), fields["Signature"]):
+    if not hmac.compare_digest(sigv4_hex(key["secret"], date8, region, sts_str, service), fields["Signature"]):
         raise Rejected("SignatureDoesNotMatch")
     return akid
 
@@ -408,6 +415,60 @@ def make_sts_handler(state):
         def log_message(self, *args):
             pass
 
+        def reply_sts_get(self, url):
+            """A presigned GetCallerIdentity GET, checked as STS would (what `doctor` sends)."""
+            host = self.headers.get("Host", "")
+            token = PREFIX + base64.urlsafe_b64encode(f"http://{host}{self.path}".encode()).decode().rstrip("=")
+            now = dt.datetime.now(dt.timezone.utc)
+            cluster = self.headers.get("x-k8s-aws-id", "")
+            try:
+                identity = verify(token, cluster, state.keys, now, "aws", [host])
+                status, xml = 200, (
+                    f'<GetCallerIdentityResponse xmlns="{STS_NS}"><GetCallerIdentityResult>'
+                    f"<Arn>{identity['arn']}</Arn><Account>{ACCOUNT}</Account></GetCallerIdentityResult>"
+                    f"</GetCallerIdentityResponse>")
+            except Rejected as e:
+                status, xml = sts_error("SignatureDoesNotMatch", str(e), 403)
+            state.log({"action": "GetCallerIdentity(GET)", "status": status})
+            self.send(status, xml, "text/xml")
+
+        def send(self, status, text, content_type, extra_headers=()):
+            data = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            for name, value in extra_headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            """EKS DescribeCluster (GET /clusters/NAME): the API server next door."""
+            url = urlsplit(self.path)
+            if not url.path.startswith("/clusters/"):
+                if "Action=GetCallerIdentity" in url.query:
+                    return self.reply_sts_get(url)
+                return self.send(*sts_error("MissingAction", "no Action", 400), "text/xml")
+            entry = {"action": "DescribeCluster", "path": url.path}
+            try:
+                entry["access_key_id"] = verify_header_sigv4("GET", url.path, url.query, self.headers, b"", state.keys)
+                name = url.path.rsplit("/", 1)[-1]
+                if not url.path.startswith("/clusters/") or name != state.opts.cluster:
+                    status, doc = 404, {"message": f"No cluster found for name: {name}."}
+                else:
+                    status, doc = 200, {"cluster": {
+                        "name": name, "status": "ACTIVE", "version": "1.32",
+                        "arn": f"arn:aws:eks:{state.opts.region}:{ACCOUNT}:cluster/{name}",
+                        "endpoint": state.apiserver_url,
+                        "certificateAuthority": {"data": state.ca_data}}}
+            except Rejected as e:
+                status, doc = 403, {"message": str(e)}
+                entry["reason"] = str(e)
+            entry["status"] = status
+            state.log(entry)
+            not_found = [("x-amzn-ErrorType", "ResourceNotFoundException")] if status == 404 else []
+            self.send(status, json.dumps(doc), "application/json", not_found)
+
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             params = {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
@@ -431,14 +492,7 @@ def make_sts_handler(state):
                     status, xml = sts_error(str(e), f"request signature rejected: {e}", 403)
             entry["status"] = status
             state.log(entry)
-            data = xml.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "text/xml")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST
+            self.send(status, xml, "text/xml")
 
     return Handler
 
@@ -461,6 +515,9 @@ def serve(opts):
         opts, keys, os.path.join(opts.state_dir, "apiserver.jsonl"), threading.Lock()))
     httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
     port = httpd.server_address[1]
+    if opts.sts:
+        sts_state.apiserver_url = f"https://127.0.0.1:{port}"
+        sts_state.ca_data = base64.b64encode(cert_pem).decode()
     ready.update({
         "apiserver": f"https://127.0.0.1:{port}",
         "ca_data": base64.b64encode(cert_pem).decode(),
@@ -492,6 +549,7 @@ def main():
             p.add_argument("--fault", action="append", choices=["500", "throttle"],
                            help="answer the next STS call with this fault (repeatable, in order)")
             p.add_argument("--hang", type=float, default=0, help="delay every STS answer by this many seconds")
+            p.add_argument("--region", default="us-east-1", help="the region in the cluster ARN DescribeCluster returns")
         else:
             p.add_argument("--now", help="ISO time to verify at (default: now)")
     opts = ap.parse_args()
