@@ -16,6 +16,8 @@ use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_smithy_http_client::Connector;
+use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -126,11 +128,20 @@ impl fmt::Debug for SdkAws {
     }
 }
 
-/// One HTTP client for every SDK call: rustls with ring, roots from the system store.
+/// One HTTP client for every SDK call: rustls with ring, roots from the system store, and
+/// the proxy from `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY` (the SDK's default
+/// client ignores them).
 fn http_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+    let proxy = ProxyConfig::from_env();
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut builder = Connector::builder().proxy_config(proxy.clone());
+        builder.set_connector_settings(settings.cloned());
+        // The sleep implementation drives the connect timeout.
+        builder.set_sleep_impl(components.and_then(|c| c.sleep_impl()));
+        builder
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .build()
+    })
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

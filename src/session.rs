@@ -208,6 +208,21 @@ mod session_tests {
     }
 
     #[test]
+    fn a_realistic_record_fits_windows_credential_manager() {
+        // Assumed-role session tokens run to ~1,000 characters (more with session tags).
+        let mut s = session(2_000_000_000);
+        s.creds.session_token = Some(Secret::new("IQoJb3JpZ2luX2VjE".repeat(80)));
+        s.creds.secret_access_key = Secret::new("x".repeat(40));
+        s.assumed_arn =
+            "arn:aws:sts::111122223333:assumed-role/eks-operator/alice.smith@example.com".into();
+        assert!(
+            s.encode().expose().len() < 2560,
+            "{} bytes",
+            s.encode().expose().len()
+        );
+    }
+
+    #[test]
     fn fresh_means_fifteen_minutes_left() {
         let s = session(10_000);
         let at = |t: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(t);

@@ -133,6 +133,26 @@ fn a_dead_endpoint_fails_fast_with_a_clear_message() {
 }
 
 #[test]
+fn sts_calls_go_through_the_proxy_from_the_environment() {
+    let sts = FakeAws::start("prod", &FakeAwsOptions::default());
+    let state = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(crate::fakes::fakeaws_script())
+        .args(["proxy", "--state-dir"])
+        .arg(state.path());
+    let proxy = crate::fakes::Peer::start(cmd, tempfile::tempdir().unwrap());
+    let mut home = Home::new();
+    home.operator_profile(sts.sts_url(), "mfa_process = echo 424242")
+        .set("HTTP_PROXY", proxy.ready["proxy"].as_str().unwrap());
+    run(&mut home.eksop(&["login", "--profile", &home.profile])).success();
+    let log = std::fs::read_to_string(state.path().join("proxy.jsonl")).unwrap_or_default();
+    assert!(
+        log.contains("\"POST\"") && log.contains(&sts_host(&sts)),
+        "the proxy saw: {log:?}"
+    );
+}
+
+#[test]
 fn a_hanging_endpoint_times_out() {
     let sts = FakeAws::start(
         "prod",

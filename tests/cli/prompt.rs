@@ -27,14 +27,22 @@ fn kubectl_prompts_once_on_the_terminal_then_reuses_the_session() {
     let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).expect("spawn kubectl in a pty");
     p.exp_string("MFA code for arn:aws:iam::123456789012:mfa/alice")
         .unwrap();
+    // A typo is re-asked before any AWS call…
     p.send_line("12ab").unwrap();
     p.exp_string("6 digits").unwrap();
+    // …a well-formed code AWS rejects is re-asked once, with a note…
+    p.send_line("135791").unwrap();
+    p.exp_string("AWS rejected that code").unwrap();
+    // …and the right one goes through.
     p.send_line("246810").unwrap();
     p.exp_string("v1.32.0-eksop-fake").unwrap();
     p.exp_eof().unwrap();
-    let calls = sts.assume_role_calls();
-    assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0]["params"]["TokenCode"], "246810");
+    let codes: Vec<_> = sts
+        .assume_role_calls()
+        .iter()
+        .map(|c| c["params"]["TokenCode"].clone())
+        .collect();
+    assert_eq!(codes, ["135791", "246810"]);
 
     let mut cmd = home.command("kubectl");
     cmd.args(["get", "--raw", "/version"]);
@@ -44,7 +52,7 @@ fn kubectl_prompts_once_on_the_terminal_then_reuses_the_session() {
         rest.contains("v1.32.0-eksop-fake") && !rest.contains("MFA code"),
         "{rest}"
     );
-    assert_eq!(sts.assume_role_calls().len(), 1);
+    assert_eq!(sts.assume_role_calls().len(), 2, "no new AssumeRole");
 }
 
 #[test]

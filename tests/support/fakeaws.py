@@ -205,6 +205,45 @@ def parse_keys(specs):
     return keys
 
 
+def run_proxy(opts):
+    """A plain forward HTTP proxy on 127.0.0.1 that logs what passes through it."""
+    import http.client
+    os.makedirs(opts.state_dir, exist_ok=True)
+    log_path = os.path.join(opts.state_dir, "proxy.jsonl")
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def forward(self):
+            url = urlsplit(self.path)
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with lock, open(log_path, "a") as f:
+                f.write(json.dumps({"method": self.command, "host": url.netloc}) + "\n")
+            conn = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=10)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "connection")}
+            conn.request(self.command, url.path + (f"?{url.query}" if url.query else ""), body, headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            self.send_response(resp.status)
+            for k, v in resp.getheaders():
+                if k.lower() not in ("transfer-encoding", "connection", "content-length", "date", "server"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = forward
+
+    proxy = ApiServer(("127.0.0.1", 0), Handler)
+    print(json.dumps({"proxy": f"http://127.0.0.1:{proxy.server_address[1]}"}), flush=True)
+    threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
+    proxy.serve_forever()
+
+
 def run_moto():
     import logging
     from moto.server import ThreadedMotoServer
@@ -533,6 +572,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("moto")
+    sub.add_parser("proxy").add_argument("--state-dir", required=True)
     for name in ("serve", "verify"):
         p = sub.add_parser(name)
         p.add_argument("--cluster", required=True)
@@ -555,6 +595,8 @@ def main():
     opts = ap.parse_args()
     if opts.cmd == "moto":
         return run_moto()
+    if opts.cmd == "proxy":
+        return run_proxy(opts)
     if opts.cmd == "serve":
         return serve(opts)
     now = dt.datetime.fromisoformat(opts.now) if opts.now else dt.datetime.now(dt.timezone.utc)
