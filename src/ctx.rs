@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use crate::aws::{AwsApi, SdkAws};
 use crate::prompt::{Prompter, TtyPrompter};
+use crate::store::{MemoryStore, Stores};
 
 /// A snapshot of the process environment (empty values count as unset, as in the AWS SDKs).
 #[derive(Debug, Clone, Default)]
@@ -115,6 +116,8 @@ pub struct Ctx {
     pub log: Log,
     pub aws: Box<dyn AwsApi>,
     pub prompter: Box<dyn Prompter>,
+    /// Where sessions are kept.
+    pub stores: Stores,
     /// Whether our stdin is a terminal (someone is at the keyboard of a direct run).
     pub stdin_is_terminal: bool,
 }
@@ -147,28 +150,29 @@ impl Ctx {
             log: Log::new(Box::new(std::io::stderr()), verbose_flags.max(from_env)),
             aws: Box::new(SdkAws),
             prompter: Box::new(TtyPrompter),
+            stores: Stores::Real,
             stdin_is_terminal: std::io::IsTerminal::is_terminal(&std::io::stdin()),
         }
     }
 
-    /// Fakes for in-process tests: the given env, a fixed clock, captured output.
-    pub fn for_test(
-        env: Env,
-        now: SystemTime,
-        stdout: Box<dyn Write>,
-        stderr: Box<dyn Write>,
-        aws: Box<dyn AwsApi>,
-        prompter: Box<dyn Prompter>,
-    ) -> Self {
+    /// Fakes for in-process tests: the given env, a fixed clock, captured output, a fake
+    /// AWS, a scripted prompter and an in-memory store.
+    pub fn for_test(env: Env, now: SystemTime, fakes: TestFakes) -> Self {
         Ctx {
             env,
             clock: Clock::Fixed(now),
-            stdout,
-            log: Log::new(stderr, 2),
-            aws,
-            prompter,
+            stdout: fakes.stdout,
+            log: Log::new(fakes.stderr, 2),
+            aws: fakes.aws,
+            prompter: fakes.prompter,
+            stores: Stores::Memory(fakes.store),
             stdin_is_terminal: false,
         }
+    }
+
+    /// Moves the fixed clock (tests only; the real clock moves by itself).
+    pub fn set_now(&mut self, now: SystemTime) {
+        self.clock = Clock::Fixed(now);
     }
 
     #[allow(clippy::disallowed_methods)]
@@ -177,6 +181,21 @@ impl Ctx {
             Clock::Real => SystemTime::now(),
             Clock::Fixed(t) => t,
         }
+    }
+}
+
+/// The fakes `Ctx::for_test` wires in.
+pub struct TestFakes {
+    pub stdout: Box<dyn Write>,
+    pub stderr: Box<dyn Write>,
+    pub aws: Box<dyn AwsApi>,
+    pub prompter: Box<dyn Prompter>,
+    pub store: std::sync::Arc<MemoryStore>,
+}
+
+impl fmt::Debug for TestFakes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TestFakes")
     }
 }
 

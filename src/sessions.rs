@@ -10,7 +10,7 @@ use crate::ctx::Env;
 use crate::error::Result;
 use crate::fsutil::{private_dir, read_optional, remove_optional, safe_name, write_atomic};
 use crate::session::{Session, unix_seconds};
-use crate::store::{self, SecretStore};
+use crate::store::{self, SecretStore, Stores};
 
 /// What `status` shows. Never a secret.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -56,16 +56,9 @@ impl std::fmt::Debug for Sessions {
 }
 
 impl Sessions {
-    pub fn open(env: &Env) -> Result<Self> {
+    pub fn open(env: &Env, stores: &Stores) -> Result<Self> {
         Ok(Sessions {
-            store: store::open(env)?,
-            meta_dir: meta_dir(env)?,
-        })
-    }
-
-    pub fn with_store(env: &Env, store: Box<dyn SecretStore>) -> Result<Self> {
-        Ok(Sessions {
-            store,
+            store: stores.open(env)?,
             meta_dir: meta_dir(env)?,
         })
     }
@@ -200,9 +193,9 @@ pub fn all_meta(env: &Env) -> Result<Vec<SessionMeta>> {
 
 /// Removes a profile's session from every backend and its metadata; returns the backends
 /// that answered (whether or not they held a copy).
-pub fn remove_everywhere(env: &Env, profile: &str) -> Result<Vec<String>> {
+pub fn remove_everywhere(env: &Env, stores: &Stores, profile: &str) -> Result<Vec<String>> {
     let mut touched = Vec::new();
-    for backend in store::every_backend(env) {
+    for backend in stores.every(env) {
         if backend.delete(profile).is_ok() {
             touched.push(backend.backend());
         }

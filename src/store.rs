@@ -77,8 +77,53 @@ impl StoreChoice {
     }
 }
 
+/// Which stores a process uses: the real ones `EKSOP_AUTH_STORE` chooses, or one
+/// in-memory store shared by a test's commands. Chosen in `Ctx`.
+#[derive(Debug, Clone)]
+pub enum Stores {
+    Real,
+    Memory(Arc<MemoryStore>),
+}
+
+impl Stores {
+    /// The store sessions are read from and written to.
+    pub fn open(&self, env: &Env) -> Result<Box<dyn SecretStore>> {
+        match self {
+            Stores::Real => open(env),
+            Stores::Memory(m) => Ok(Box::new(SharedMemory(m.clone()))),
+        }
+    }
+
+    /// Every store that may hold a copy (for `logout`).
+    pub fn every(&self, env: &Env) -> Vec<Box<dyn SecretStore>> {
+        match self {
+            Stores::Real => every_backend(env),
+            Stores::Memory(m) => vec![Box::new(SharedMemory(m.clone()))],
+        }
+    }
+}
+
+/// A handle on a test's shared `MemoryStore`.
+#[derive(Debug)]
+struct SharedMemory(Arc<MemoryStore>);
+
+impl SecretStore for SharedMemory {
+    fn backend(&self) -> String {
+        self.0.backend()
+    }
+    fn get(&self, profile: &str) -> Result<Option<Secret<String>>> {
+        self.0.get(profile)
+    }
+    fn set(&self, profile: &str, value: &Secret<String>) -> Result<()> {
+        self.0.set(profile, value)
+    }
+    fn delete(&self, profile: &str) -> Result<()> {
+        self.0.delete(profile)
+    }
+}
+
 /// Opens the store `EKSOP_AUTH_STORE` chooses.
-pub fn open(env: &Env) -> Result<Box<dyn SecretStore>> {
+fn open(env: &Env) -> Result<Box<dyn SecretStore>> {
     match StoreChoice::from_env(env)? {
         StoreChoice::File => Ok(Box::new(FileStore::new(cache_dir(env)?.join("store")))),
         StoreChoice::Keyring => platform::open_keyring(env),
@@ -309,7 +354,7 @@ impl SecretStore for MemoryStore {
 
 /// Every backend that might hold a copy, for `logout`: the file store and the keyring(s),
 /// skipping those that cannot be opened here.
-pub fn every_backend(env: &Env) -> Vec<Box<dyn SecretStore>> {
+fn every_backend(env: &Env) -> Vec<Box<dyn SecretStore>> {
     let mut all: Vec<Box<dyn SecretStore>> = Vec::new();
     if let Ok(dir) = cache_dir(env) {
         all.push(Box::new(FileStore::new(dir.join("store"))));
@@ -457,7 +502,7 @@ mod tests {
         let layered = Layered::new(
             Box::new(MemoryStore::default()),
             "durable",
-            Box::new(move || Ok(Box::new(Proxy(shared.clone())) as Box<dyn SecretStore>)),
+            Box::new(move || Ok(Box::new(SharedMemory(shared.clone())) as Box<dyn SecretStore>)),
         );
         assert_eq!(layered.get("p").unwrap().unwrap().expose(), "v");
         assert_eq!(layered.hot.get("p").unwrap().unwrap().expose(), "v");
@@ -488,21 +533,5 @@ mod tests {
                 .to_string()
                 .contains("`file`")
         );
-    }
-
-    struct Proxy(Arc<MemoryStore>);
-    impl SecretStore for Proxy {
-        fn backend(&self) -> String {
-            "proxy".into()
-        }
-        fn get(&self, p: &str) -> Result<Option<Secret<String>>> {
-            self.0.get(p)
-        }
-        fn set(&self, p: &str, v: &Secret<String>) -> Result<()> {
-            self.0.set(p, v)
-        }
-        fn delete(&self, p: &str) -> Result<()> {
-            self.0.delete(p)
-        }
     }
 }

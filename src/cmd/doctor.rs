@@ -95,7 +95,7 @@ pub fn run(ctx: &mut Ctx, args: &DoctorArgs) -> Result<()> {
         _ => r.skip("source credentials", "no usable profile"),
     }
 
-    let sessions = match Sessions::open(&ctx.env) {
+    let sessions = match Sessions::open(&ctx.env, &ctx.stores) {
         Ok(s) => {
             let probe = Secret::new("probe".to_string());
             let works = s

@@ -22,7 +22,7 @@ pub fn run(ctx: &mut Ctx, args: &LogoutArgs) -> Result<()> {
     }
     for profile in profiles {
         let had = all_meta(&ctx.env)?.iter().any(|m| m.profile == profile);
-        let backends = remove_everywhere(&ctx.env, &profile)?;
+        let backends = remove_everywhere(&ctx.env, &ctx.stores, &profile)?;
         ctx.log.line(format_args!(
             "{} profile `{profile}` (checked: {})",
             if had {

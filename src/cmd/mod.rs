@@ -10,6 +10,9 @@ pub mod setup;
 pub mod status;
 pub mod token;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::PathBuf;
 
 use crate::aws::ChainRequest;

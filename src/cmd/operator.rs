@@ -169,7 +169,7 @@ pub fn session(
     interactive: Option<bool>,
     want: Want,
 ) -> Result<Session> {
-    let sessions = Sessions::open(&ctx.env)?;
+    let sessions = Sessions::open(&ctx.env, &ctx.stores)?;
     debug!(
         ctx,
         "profile `{}`: eks-operator role {}, store {}",

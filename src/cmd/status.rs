@@ -61,7 +61,7 @@ fn verify(ctx: &mut Ctx, m: &SessionMeta) -> std::result::Result<String, String>
         region: None,
     };
     let settings = AwsSettings::resolve(ctx, &args).map_err(|e| e.to_string())?;
-    let sessions = Sessions::open(&ctx.env).map_err(|e| e.to_string())?;
+    let sessions = Sessions::open(&ctx.env, &ctx.stores).map_err(|e| e.to_string())?;
     match sessions
         .lookup(&m.profile, &m.role_arn)
         .map_err(|e| e.to_string())?
