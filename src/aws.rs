@@ -271,8 +271,9 @@ impl AwsApi for SdkAws {
         let host = url.split('?').next().unwrap_or("").to_string();
         let mut resp = req.call().map_err(|e| Error::StsUnreachable {
             operation: "GetCallerIdentity",
-            endpoint: host,
-            detail: e.to_string(),
+            // Security: some ureq errors quote the URL, which may carry a session token.
+            detail: e.to_string().replace(url, &host),
+            endpoint: host.clone(),
         })?;
         let date = resp
             .headers()

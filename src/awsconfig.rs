@@ -107,6 +107,8 @@ fn section_profile_name(inner: &str, kind: FileKind) -> Option<&str> {
 /// touched, so applying the same edit twice changes nothing.
 pub fn upsert_profile(text: &str, name: &str, values: &[(&str, String)]) -> String {
     let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
+    // New lines follow the file's own line ending.
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let is_header = |l: &str| l.trim_start().starts_with('[');
     let header = lines.iter().position(|l| {
         let t = l.trim();
@@ -173,13 +175,18 @@ pub fn upsert_profile(text: &str, name: &str, values: &[(&str, String)]) -> Stri
                     })
                     .unwrap_or(header);
                 if !lines[last].ends_with('\n') {
-                    lines[last].push('\n');
+                    lines[last].push_str(nl);
                 }
-                lines.insert(last + 1, format!("{key} = {value}\n"));
+                lines.insert(last + 1, format!("{key} = {value}{nl}"));
             }
         }
     }
     lines.concat()
+}
+
+/// Whether `name` can be a profile name in a section header that reads back as itself.
+pub fn is_valid_profile_name(name: &str) -> bool {
+    !name.is_empty() && name.trim() == name && !name.contains(['[', ']', '\n', '\r', '#', ';'])
 }
 
 /// The 12 hours the eks-operator role allows; aws-cli's own default would be 1 hour.
@@ -312,6 +319,12 @@ mod tests {
             upsert_profile("", "x", &[("a", "1".into())]),
             "[profile x]\na = 1\n"
         );
+        let crlf = upsert_profile(
+            "[profile a]\r\nregion = x\r\n",
+            "a",
+            &[("output", "json".to_string())],
+        );
+        assert_eq!(crlf, "[profile a]\r\nregion = x\r\noutput = json\r\n");
         let last = upsert_profile(original, "other", &[("region", "x".to_string())]);
         assert!(
             last.ends_with("[profile other]\noutput = json\nregion = x\n"),

@@ -23,6 +23,12 @@ pub fn private_dir(dir: &Path) -> Result<()> {
 /// Writes `bytes` to `path` through a temp file in the same directory (fsync, rename).
 /// `mode` is the new file's permission bits on Unix (e.g. 0o600).
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    // A symlinked file (dotfiles managers) is written through, not replaced by a file.
+    let resolved = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path).ok(),
+        _ => None,
+    };
+    let path = resolved.as_deref().unwrap_or(path);
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
@@ -37,6 +43,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         #[cfg(not(unix))]
         let _ = mode;
         let mut f: File = opts.open(&tmp)?;
+        // `mode` on open is filtered by the umask; set it exactly.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(fs::Permissions::from_mode(mode))?;
+        }
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;

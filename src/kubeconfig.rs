@@ -77,6 +77,19 @@ fn inner<'a>(item: &'a mut Mapping, field: &str) -> &'a mut Mapping {
     }
 }
 
+/// Whether `upsert` could edit this kubeconfig (checked before anything else happens).
+pub fn check(existing: Option<&str>) -> Result<(), String> {
+    let probe = Entry {
+        name: "probe".into(),
+        context: "probe".into(),
+        server: String::new(),
+        ca_data: String::new(),
+        command: String::new(),
+        args: Vec::new(),
+    };
+    upsert(existing, &probe).map(|_| ())
+}
+
 /// Returns the new kubeconfig text, or why the existing one cannot be edited.
 pub fn upsert(existing: Option<&str>, e: &Entry) -> Result<String, String> {
     let text = existing.unwrap_or("");

@@ -67,6 +67,19 @@ pub fn acquire(
     }
 }
 
+/// Whether another process holds the lock right now (an MFA login in progress).
+pub fn held_elsewhere(path: &Path) -> Result<bool> {
+    if !path.exists() {
+        return Ok(false);
+    }
+    let file = open_lock_file(path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(false),
+        Err(TryLockError::WouldBlock) => Ok(true),
+        Err(TryLockError::Error(e)) => Err(Error::io("cannot lock", path, e)),
+    }
+}
+
 fn open_lock_file(path: &Path) -> Result<File> {
     let mut opts = OpenOptions::new();
     opts.read(true).write(true).create(true).truncate(false);

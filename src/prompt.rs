@@ -99,8 +99,11 @@ impl Prompter for ScriptedPrompter {
 pub const MFA_PROCESS_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Runs `mfa_process` through `sh -c`; its trimmed stdout is the code. Its stderr stays
-/// ours, so "touch your key" messages reach the person. Output is never echoed back.
+/// ours, so "touch your key" messages reach the person. Neither its output nor its
+/// arguments are ever echoed back: an argument may be a TOTP seed (`oathtool -b SEED`).
 pub fn run_mfa_process(command: &str, profile: &str) -> Result<Secret<String>> {
+    // Security: only the program's name goes into messages, never its arguments.
+    let program = command.split_whitespace().next().unwrap_or("");
     let fix =
         format!("fix `mfa_process` in profile `{profile}` so it prints the current 6-digit code");
     let mut child = shell(command)
@@ -108,14 +111,21 @@ pub fn run_mfa_process(command: &str, profile: &str) -> Result<Secret<String>> {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| Error::Mfa(format!("cannot run mfa_process `{command}`: {e}; {fix}")))?;
+        .map_err(|e| Error::Mfa(format!("cannot run mfa_process `{program} …`: {e}; {fix}")))?;
     let mut stdout = child.stdout.take().expect("piped stdout");
-    let reader = std::thread::spawn(move || {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         let mut out = Vec::new();
         let _ = stdout.by_ref().take(4096).read_to_end(&mut out);
-        out
+        let _ = tx.send(out);
     });
     let start = Instant::now();
+    let timed_out = || {
+        Error::Mfa(format!(
+            "mfa_process `{program} …` gave no code within {}s; {fix}",
+            MFA_PROCESS_TIMEOUT.as_secs()
+        ))
+    };
     let status = loop {
         if let Some(status) = child
             .try_wait()
@@ -126,26 +136,24 @@ pub fn run_mfa_process(command: &str, profile: &str) -> Result<Secret<String>> {
         if start.elapsed() > MFA_PROCESS_TIMEOUT {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(Error::Mfa(format!(
-                "mfa_process `{command}` gave no code within {}s; {fix}",
-                MFA_PROCESS_TIMEOUT.as_secs()
-            )));
+            return Err(timed_out());
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    let out = Secret::new(
-        String::from_utf8_lossy(&reader.join().unwrap_or_default())
-            .trim()
-            .to_string(),
-    );
+    // A background grandchild may hold stdout open after the shell exits: bounded too.
+    let left = MFA_PROCESS_TIMEOUT
+        .saturating_sub(start.elapsed())
+        .max(Duration::from_secs(1));
+    let bytes = rx.recv_timeout(left).map_err(|_| timed_out())?;
+    let out = Secret::new(String::from_utf8_lossy(&bytes).trim().to_string());
     if !status.success() {
         return Err(Error::Mfa(format!(
-            "mfa_process `{command}` failed ({status}); {fix}"
+            "mfa_process `{program} …` failed ({status}); {fix}"
         )));
     }
     if !is_code(out.expose()) {
         return Err(Error::Mfa(format!(
-            "mfa_process `{command}` did not print a 6-digit code; {fix}"
+            "mfa_process `{program} …` did not print a 6-digit code; {fix}"
         )));
     }
     Ok(out)

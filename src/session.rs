@@ -110,6 +110,9 @@ struct Record {
 }
 
 const RECORD_VERSION: u8 = 1;
+/// 9999-12-31T23:59:59Z: anything later is damage, not an expiry (and would overflow
+/// the date arithmetic).
+pub const MAX_EXPIRY: u64 = 253_402_300_799;
 
 impl Session {
     pub fn expires_at(&self) -> SystemTime {
@@ -142,7 +145,12 @@ impl Session {
     /// `None` for anything that is not a complete record of ours (damaged, truncated, foreign).
     pub fn decode(text: &str) -> Option<Session> {
         let r: Record = serde_json::from_str(text).ok()?;
-        if r.v != RECORD_VERSION || r.id.is_empty() || r.sk.is_empty() || r.st.is_empty() {
+        if r.v != RECORD_VERSION
+            || r.id.is_empty()
+            || r.sk.is_empty()
+            || r.st.is_empty()
+            || r.exp > MAX_EXPIRY
+        {
             return None;
         }
         Some(Session {

@@ -87,6 +87,11 @@ impl Sessions {
         now: SystemTime,
     ) -> Result<()> {
         let stored = self.store.set(profile, &session.encode());
+        // Metadata only for a record that is there (a layered store may have kept it in
+        // its hot cache even though the durable store failed).
+        if stored.is_err() && !matches!(self.store.get(profile), Ok(Some(_))) {
+            return stored;
+        }
         // Ask for the backend after writing: a durable store that failed drops out of it.
         let meta = SessionMeta {
             profile: profile.to_string(),
@@ -123,7 +128,8 @@ fn meta_dir(env: &Env) -> Result<PathBuf> {
 
 fn read_meta(path: &std::path::Path) -> Option<SessionMeta> {
     let bytes = read_optional(path).ok()??;
-    serde_json::from_slice(&bytes).ok()
+    let meta: SessionMeta = serde_json::from_slice(&bytes).ok()?;
+    (meta.expires_at <= crate::session::MAX_EXPIRY).then_some(meta)
 }
 
 /// The TOTP replay guard: AWS accepts a code once, so remember (per MFA device) a hash of

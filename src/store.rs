@@ -13,6 +13,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use keyring_core::{CredentialStore, Entry};
 
@@ -235,6 +236,78 @@ impl SecretStore for KeyringStore {
     }
 }
 
+/// A keyring store whose calls run on a helper thread with a deadline. A locked Secret
+/// Service can wait on an unlock dialog that nobody answers (a GUI-less session, or k9s
+/// refreshing in the background); `token` must not hang on it.
+pub struct Bounded {
+    inner: Arc<KeyringStore>,
+    limit: Duration,
+}
+
+impl std::fmt::Debug for Bounded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bounded")
+            .field("inner", &self.inner)
+            .field("limit", &self.limit)
+            .finish()
+    }
+}
+
+/// How long a keyring may take to answer one call (time enough to type an unlock password).
+pub const KEYRING_DEADLINE: Duration = Duration::from_secs(30);
+
+impl Bounded {
+    pub fn new(inner: KeyringStore, limit: Duration) -> Self {
+        Bounded {
+            inner: Arc::new(inner),
+            limit,
+        }
+    }
+
+    fn call<T: Send + 'static>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&KeyringStore) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inner = self.inner.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f(&inner));
+        });
+        rx.recv_timeout(self.limit).unwrap_or_else(|_| {
+            Err(Error::Store {
+                backend: self.inner.name.to_string(),
+                detail: format!(
+                    "no answer to a {what} within {}s (a locked keyring waiting for its password?); \
+                     unlock it, or set EKSOP_AUTH_STORE=file",
+                    self.limit.as_secs()
+                ),
+            })
+        })
+    }
+}
+
+impl SecretStore for Bounded {
+    fn backend(&self) -> String {
+        self.inner.backend()
+    }
+
+    fn get(&self, profile: &str) -> Result<Option<Secret<String>>> {
+        let profile = profile.to_string();
+        self.call("read", move |s| s.get(&profile))
+    }
+
+    fn set(&self, profile: &str, value: &Secret<String>) -> Result<()> {
+        let (profile, value) = (profile.to_string(), value.clone());
+        self.call("write", move |s| s.set(&profile, &value))
+    }
+
+    fn delete(&self, profile: &str) -> Result<()> {
+        let profile = profile.to_string();
+        self.call("delete", move |s| s.delete(&profile))
+    }
+}
+
 /// A fast store in front of a durable one: reads try `hot` first and fill it from
 /// `durable` on a miss; writes and deletes go to both. `durable` is opened only when
 /// needed, so a warm read never pays for connecting to it.
@@ -300,6 +373,10 @@ impl SecretStore for Layered {
 
     fn set(&self, profile: &str, value: &Secret<String>) -> Result<()> {
         let hot = self.hot.set(profile, value);
+        if hot.is_err() {
+            // An older copy left in the hot cache would shadow the new one.
+            let _ = self.hot.delete(profile);
+        }
         let durable = self.durable().and_then(|d| d.set(profile, value));
         // One copy is enough to keep working; report the durable failure if both failed.
         match (hot, durable) {
@@ -359,9 +436,7 @@ fn every_backend(env: &Env) -> Vec<Box<dyn SecretStore>> {
     if let Ok(dir) = cache_dir(env) {
         all.push(Box::new(FileStore::new(dir.join("store"))));
     }
-    if let Ok(k) = platform::open_keyring(env) {
-        all.push(k);
-    }
+    all.extend(platform::every_keyring(env));
     all
 }
 
@@ -390,7 +465,10 @@ mod platform {
             backend: "secret-service".into(),
             detail: e.to_string(),
         })?;
-        Ok(Box::new(KeyringStore::new("secret-service", store)))
+        Ok(Box::new(Bounded::new(
+            KeyringStore::new("secret-service", store),
+            KEYRING_DEADLINE,
+        )))
     }
 
     fn path_exists(p: &std::path::Path) -> bool {
@@ -416,6 +494,15 @@ mod platform {
 
     /// Secret Service (durable) behind the kernel keyring (hot); either alone when only one
     /// works; an error naming `EKSOP_AUTH_STORE=file` when neither does.
+    /// Each keyring that answers, separately: `logout` must reach Secret Service even
+    /// where the hot path would not open it.
+    pub(super) fn every_keyring(_env: &Env) -> Vec<Box<dyn SecretStore>> {
+        [keyutils(), secret_service()]
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect()
+    }
+
     pub(super) fn open_keyring(env: &Env) -> Result<Box<dyn SecretStore>> {
         let hot = keyutils();
         let bus = session_bus_configured(env);
@@ -440,6 +527,10 @@ mod platform {
 mod platform {
     use super::*;
 
+    pub(super) fn every_keyring(env: &Env) -> Vec<Box<dyn SecretStore>> {
+        open_keyring(env).into_iter().collect()
+    }
+
     pub(super) fn open_keyring(_env: &Env) -> Result<Box<dyn SecretStore>> {
         let store =
             apple_native_keyring_store::keychain::Store::new().map_err(|e| Error::NoKeyring {
@@ -453,6 +544,10 @@ mod platform {
 mod platform {
     use super::*;
 
+    pub(super) fn every_keyring(env: &Env) -> Vec<Box<dyn SecretStore>> {
+        open_keyring(env).into_iter().collect()
+    }
+
     pub(super) fn open_keyring(_env: &Env) -> Result<Box<dyn SecretStore>> {
         let store = windows_native_keyring_store::Store::new().map_err(|e| Error::NoKeyring {
             detail: e.to_string(),
@@ -464,6 +559,10 @@ mod platform {
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 mod platform {
     use super::*;
+
+    pub(super) fn every_keyring(env: &Env) -> Vec<Box<dyn SecretStore>> {
+        open_keyring(env).into_iter().collect()
+    }
 
     pub(super) fn open_keyring(_env: &Env) -> Result<Box<dyn SecretStore>> {
         Err(Error::NoKeyring {

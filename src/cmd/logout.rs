@@ -21,17 +21,32 @@ pub fn run(ctx: &mut Ctx, args: &LogoutArgs) -> Result<()> {
         ctx.log.line(format_args!("no sessions to remove"));
     }
     for profile in profiles {
-        let had = all_meta(&ctx.env)?.iter().any(|m| m.profile == profile);
+        let meta = all_meta(&ctx.env)?
+            .into_iter()
+            .find(|m| m.profile == profile);
         let backends = remove_everywhere(&ctx.env, &ctx.stores, &profile)?;
+        let verb = if meta.is_some() {
+            "Logged out of"
+        } else {
+            "No session stored for"
+        };
         ctx.log.line(format_args!(
-            "{} profile `{profile}` (checked: {})",
-            if had {
-                "Logged out of"
-            } else {
-                "No session stored for"
-            },
+            "{verb} profile `{profile}` (checked: {})",
             backends.join(", ")
         ));
+        // A copy in a keyring we could not reach here stays there.
+        if let Some(m) = meta {
+            for stored_in in m
+                .backend
+                .split('+')
+                .filter(|b| !backends.iter().any(|c| c == b))
+            {
+                ctx.log.warn(format_args!(
+                    "the session was also stored in {stored_in}, which cannot be reached from here; \
+                     run `eksop-auth logout --profile {profile}` where it can (e.g. your desktop session)"
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -32,8 +32,10 @@ pub struct ConfigFiles {
     pub credentials_path: PathBuf,
     /// The config file's text as read (empty when it does not exist).
     pub config_text: String,
-    /// `None` when the config file does not exist.
+    /// Whether the config file exists.
     pub config_existed: bool,
+    /// Whether it is valid UTF-8 (it is read lossily; an editor must not write that back).
+    pub config_is_utf8: bool,
     credentials_text: String,
     pub profiles: ProfileSet,
 }
@@ -51,6 +53,9 @@ impl ConfigFiles {
             .unwrap_or_else(|| aws_dir.join("credentials"));
         let config = crate::fsutil::read_optional(&config_path)?;
         let config_existed = config.is_some();
+        let config_is_utf8 = config
+            .as_deref()
+            .is_none_or(|b| std::str::from_utf8(b).is_ok());
         let config_text = config
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
@@ -61,6 +66,7 @@ impl ConfigFiles {
             credentials_path,
             config_text,
             config_existed,
+            config_is_utf8,
             credentials_text,
             profiles,
         })

@@ -118,6 +118,12 @@ fn stored_fresh(
     }
 }
 
+/// The stored session for `op` if it has 15 minutes left; never prompts, never calls AWS.
+pub fn stored_session(ctx: &mut Ctx, op: &OperatorProfile) -> Option<Session> {
+    let sessions = Sessions::open(&ctx.env, &ctx.stores).ok()?;
+    stored_fresh(ctx, &sessions, op).ok()
+}
+
 /// One line on stderr when the session ends within 30 minutes, at most every 10 minutes.
 fn remind_if_ending(ctx: &mut Ctx, sessions: &Sessions, op: &OperatorProfile, s: &Session) {
     let now = ctx.now();
@@ -195,9 +201,31 @@ pub fn session(
         debug!(ctx, "cache miss: {why_new}");
     }
 
+    let lock_file = lock_path(&crate::store::cache_dir(&ctx.env)?, &op.name);
     let source = match code_source(ctx, op, interactive) {
         Ok(s) => s,
         Err(why) if want == Want::Cached => {
+            // Nobody here can type a code, but someone may be logging in elsewhere right
+            // now (a terminal kubectl, `eksop-auth login`): wait for them, not fail.
+            if lock::held_elsewhere(&lock_file)? {
+                debug!(
+                    ctx,
+                    "no code source here; waiting for the MFA login in another process"
+                );
+                let _lock = lock::acquire(
+                    &lock_file,
+                    &op.name,
+                    LOCK_NOTICE,
+                    LOCK_WAIT,
+                    &mut WaitNotice {
+                        log: &mut ctx.log,
+                        profile: &op.name,
+                    },
+                )?;
+                if let Ok(s) = stored_fresh(ctx, &sessions, op) {
+                    return Ok(s);
+                }
+            }
             return Err(Error::LoginRequired {
                 profile: op.name.clone(),
                 reason: format!("{why_new}; {why}"),
@@ -213,7 +241,6 @@ pub fn session(
     };
 
     // One MFA login per profile at a time; the others wait and then use its session.
-    let lock_file = lock_path(&crate::store::cache_dir(&ctx.env)?, &op.name);
     debug!(ctx, "taking the session lock {}", lock_file.display());
     let _lock = lock::acquire(
         &lock_file,

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::aws::DescribeClusterRequest;
-use crate::awsconfig::{DEFAULT_DURATION_SECONDS, upsert_profile};
+use crate::awsconfig::{DEFAULT_DURATION_SECONDS, is_valid_profile_name, upsert_profile};
 use crate::cli::{AwsArgs, SetupArgs};
 use crate::cmd::operator::{self, Want};
 use crate::cmd::{AwsSettings, ConfigFiles};
@@ -21,7 +21,20 @@ pub fn run(ctx: &mut Ctx, args: &SetupArgs) -> Result<()> {
             "--endpoint and --certificate-authority-data go together; pass both, or neither to read them from EKS".into(),
         ));
     }
+    for name in std::iter::once(&args.profile).chain(args.cli_profile.as_ref()) {
+        if !is_valid_profile_name(name) {
+            return Err(Error::Config(format!(
+                "`{name}` cannot be a profile name (no brackets, `#`, `;`, line breaks or surrounding spaces); pick another"
+            )));
+        }
+    }
     let files = ConfigFiles::load(ctx)?;
+    if !files.config_is_utf8 {
+        return Err(Error::Config(format!(
+            "{} is not UTF-8 text, so eksop-auth will not rewrite it; convert it to UTF-8 and run setup again; nothing was changed",
+            files.config_path.display()
+        )));
+    }
     let existing = files.profiles.get(&args.profile);
     let has = |k: &str| existing.is_some_and(|p| p.has(k));
 
@@ -116,6 +129,17 @@ pub fn run(ctx: &mut Ctx, args: &SetupArgs) -> Result<()> {
     let settings = AwsSettings::from_files(ctx, files, &aws_args)?;
     let op = operator::require(&settings)?;
 
+    // Refuse a kubeconfig we cannot edit before asking for MFA or calling AWS.
+    let kube_path = kubeconfig_path(ctx, args);
+    let old_kube = read_optional(&kube_path)?.map(|b| String::from_utf8_lossy(&b).into_owned());
+    let cannot_edit = |why: String| {
+        Error::Config(format!(
+            "{} is not a kubeconfig eksop-auth can edit ({why}); fix it or pass --kubeconfig PATH; nothing was changed",
+            kube_path.display()
+        ))
+    };
+    kubeconfig::check(old_kube.as_deref()).map_err(cannot_edit)?;
+
     let (server, ca_data, arn) = match (&args.endpoint, &args.certificate_authority_data) {
         (Some(e), Some(ca)) => (
             e.clone(),
@@ -123,7 +147,18 @@ pub fn run(ctx: &mut Ctx, args: &SetupArgs) -> Result<()> {
             cluster_arn(&op.role_arn, &region, &args.cluster),
         ),
         _ => {
-            let session = operator::session(ctx, &settings, &op, None, Want::Cached)?;
+            // A dry run changes nothing: it uses a stored session or stops.
+            let session = if args.dry_run {
+                operator::stored_session(ctx, &op).ok_or_else(|| {
+                    Error::Config(format!(
+                        "--dry-run does not log in, and profile `{}` has no stored session to read the cluster with; \
+                         run `eksop-auth login --profile {}` first, or pass --endpoint and --certificate-authority-data",
+                        args.profile, args.profile
+                    ))
+                })?
+            } else {
+                operator::session(ctx, &settings, &op, None, Want::Cached)?
+            };
             let endpoint_url = ctx
                 .env
                 .get("AWS_ENDPOINT_URL_EKS")
@@ -139,8 +174,6 @@ pub fn run(ctx: &mut Ctx, args: &SetupArgs) -> Result<()> {
         }
     };
 
-    let kube_path = kubeconfig_path(ctx, args);
-    let old_kube = read_optional(&kube_path)?.map(|b| String::from_utf8_lossy(&b).into_owned());
     let entry = kubeconfig::Entry {
         name: arn.clone(),
         context: args.alias.clone().unwrap_or_else(|| arn.clone()),
@@ -159,12 +192,7 @@ pub fn run(ctx: &mut Ctx, args: &SetupArgs) -> Result<()> {
         .map(String::from)
         .to_vec(),
     };
-    let new_kube = kubeconfig::upsert(old_kube.as_deref(), &entry).map_err(|why| {
-        Error::Config(format!(
-            "{} is not a kubeconfig eksop-auth can edit ({why}); fix it or pass --kubeconfig PATH; nothing was changed",
-            kube_path.display()
-        ))
-    })?;
+    let new_kube = kubeconfig::upsert(old_kube.as_deref(), &entry).map_err(cannot_edit)?;
 
     if args.dry_run {
         let mut out = unified_diff(
@@ -276,14 +304,74 @@ fn existing_mode(path: &Path) -> Option<u32> {
     }
 }
 
+/// Keys whose values a diff must not show (the context lines around an edit are often
+/// another profile's keys, and a rewritten kubeconfig shows every line).
+const SECRET_KEYS: [&str; 8] = [
+    "aws_secret_access_key",
+    "aws_session_token",
+    "token",
+    "client-key-data",
+    "password",
+    "id-token",
+    "refresh-token",
+    "access-token",
+];
+
+/// `key = value` / `key: value` with a secret key → the value replaced by `<redacted>`.
+fn redact_line(line: &str) -> String {
+    let body = line.get(1..).unwrap_or("");
+    let trimmed = body.trim_start().trim_start_matches("- ");
+    for sep in ['=', ':'] {
+        if let Some((key, value)) = trimmed.split_once(sep)
+            && SECRET_KEYS.contains(&key.trim())
+            && !value.trim().is_empty()
+        {
+            let cut = line.len() - value.len();
+            return format!("{} <redacted>", &line[..cut]);
+        }
+    }
+    line.to_string()
+}
+
 fn unified_diff(path: &Path, old: &str, new: &str) -> String {
     if old == new {
         return String::new();
     }
     let name = path.display().to_string();
-    similar::TextDiff::from_lines(old, new)
+    let diff = similar::TextDiff::from_lines(old, new)
         .unified_diff()
         .context_radius(3)
         .header(&name, &name)
-        .to_string()
+        .to_string();
+    let mut out = String::with_capacity(diff.len());
+    for line in diff.lines() {
+        let header = line.starts_with("---") || line.starts_with("+++") || line.starts_with("@@");
+        out.push_str(&if header {
+            line.to_string()
+        } else {
+            redact_line(line)
+        });
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_line;
+
+    #[test]
+    fn diffs_hide_secret_values() {
+        assert_eq!(
+            redact_line(" aws_secret_access_key = abc"),
+            " aws_secret_access_key = <redacted>"
+        );
+        assert_eq!(redact_line("+    token: abc"), "+    token: <redacted>");
+        assert_eq!(
+            redact_line("-    client-key-data: QUJD"),
+            "-    client-key-data: <redacted>"
+        );
+        assert_eq!(redact_line(" region = us-east-1"), " region = us-east-1");
+        assert_eq!(redact_line("+  - --cluster"), "+  - --cluster");
+    }
 }

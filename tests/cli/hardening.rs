@@ -68,6 +68,38 @@ fn eight_parallel_kubectl_share_one_mfa_login() {
 }
 
 #[test]
+fn a_caller_that_cannot_prompt_waits_for_a_login_in_progress() {
+    let sts = FakeAws::start("prod", &FakeAwsOptions::default());
+    let mut home = Home::new();
+    // `login` gets its code slowly (a person, a YubiKey touch)…
+    home.operator_profile(sts.sts_url(), "mfa_process = sleep 4; echo 373737");
+    let mut login = home.eksop(&["login", "--profile", &home.profile]);
+    let login = std::thread::spawn(move || run(&mut login));
+    // …while a kubectl-driven `token` that may not prompt arrives (same profile, no
+    // mfa_process in its config file).
+    let no_mfa = home.write(
+        "config-no-mfa",
+        &std::fs::read_to_string(home.path().join(".aws/config"))
+            .unwrap()
+            .replace("mfa_process = sleep 4; echo 373737", ""),
+    );
+    home.set("AWS_CONFIG_FILE", no_mfa.to_str().unwrap()).set(
+        "KUBERNETES_EXEC_INFO",
+        r#"{"apiVersion":"client.authentication.k8s.io/v1beta1","spec":{"interactive":false}}"#,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let out = run(&mut token_cmd(&home));
+    login.join().unwrap().success();
+    out.success().json();
+    assert!(
+        out.stderr.contains("waiting for the MFA login"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sts.assume_role_calls().len(), 1);
+}
+
+#[test]
 fn a_reused_code_is_caught_before_any_sts_call() {
     let sts = FakeAws::start("prod", &FakeAwsOptions::default());
     let mut home = Home::new();

@@ -533,6 +533,21 @@ fn secret_service_keeps_the_session_across_processes() {
     ]));
     assert!(out.success().stderr.contains("cache hit"), "{}", out.stderr);
     assert_eq!(sts.assume_role_calls().len(), 1);
+    // From a shell without the desktop's D-Bus session, logout says what it cannot reach…
+    let mut away = home.eksop(&["logout", "--profile", &home.profile]);
+    away.env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        format!("unix:path={}/nowhere", home.path().display()),
+    );
+    let out = run(&mut away);
+    assert!(
+        out.success()
+            .stderr
+            .contains("also stored in secret-service"),
+        "{}",
+        out.stderr
+    );
+    // …and from the desktop session it removes the copy there.
     run(&mut home.eksop(&["logout", "--profile", &home.profile])).success();
     let gone = run(home.command("secret-tool").args([
         "lookup",

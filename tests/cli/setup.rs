@@ -248,6 +248,35 @@ fn setup_with_moto_keeps_everything_and_is_idempotent() {
     );
     assert_eq!(read(&home, ".kube/config"), kube_before);
     assert_eq!(read(&home, ".aws/config"), aws_before);
+    assert!(
+        !dry.stdout.contains("alpha-token") && !dry.stdout.contains("password: pw"),
+        "{}",
+        dry.stdout
+    );
+
+    // A dry run never logs in: a profile without a stored session stops with the fix.
+    let other = run(&mut home.eksop(&[
+        "setup",
+        "--cluster",
+        "demo",
+        "--profile",
+        "fresh-op",
+        "--source-profile",
+        "src",
+        "--role-arn",
+        ROLE_ARN,
+        "--mfa-serial",
+        MFA_SERIAL,
+        "--region",
+        "eu-west-1",
+        "--dry-run",
+    ]));
+    assert!(
+        other.failure().stderr.contains("--dry-run does not log in"),
+        "{}",
+        other.stderr
+    );
+    assert_eq!(read(&home, ".aws/config"), aws_before);
 }
 
 #[test]
