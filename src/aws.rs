@@ -202,14 +202,8 @@ impl AwsApi for SdkAws {
             .region(Region::new(req.region.to_string()))
             .credentials_provider(sdk_credentials(req.creds))
             .http_client(http_client())
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                    .operation_timeout(OPERATION_TIMEOUT)
-                    .build(),
-            );
+            .retry_config(retries())
+            .timeout_config(timeouts());
         if let Some(url) = req.endpoint_url {
             config = config.endpoint_url(url);
         }
@@ -362,6 +356,22 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
 /// standard mode), four attempts in all.
 const MAX_ATTEMPTS: u32 = 4;
 
+/// Throttling and 5xx retried with exponential backoff and jitter.
+fn retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(5))
+}
+
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
 fn sdk_credentials(creds: &Credentials) -> aws_credential_types::Credentials {
     aws_credential_types::Credentials::new(
         creds.access_key_id.clone(),
@@ -380,19 +390,8 @@ fn sts_client(creds: &Credentials, endpoint: &StsEndpoint) -> aws_sdk_sts::Clien
         .endpoint_url(endpoint.base_url.trim_end_matches('/'))
         .credentials_provider(creds)
         .http_client(http_client())
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(MAX_ATTEMPTS)
-                .with_initial_backoff(Duration::from_millis(200))
-                .with_max_backoff(Duration::from_secs(5)),
-        )
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                .operation_timeout(OPERATION_TIMEOUT)
-                .build(),
-        )
+        .retry_config(retries())
+        .timeout_config(timeouts())
         .build();
     aws_sdk_sts::Client::from_conf(config)
 }

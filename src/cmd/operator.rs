@@ -167,6 +167,19 @@ impl WaitObserver for WaitNotice<'_> {
     }
 }
 
+/// Takes the profile's session lock, saying once if another process makes us wait.
+fn wait_for_lock(
+    ctx: &mut Ctx,
+    lock_file: &std::path::Path,
+    op: &OperatorProfile,
+) -> Result<lock::SessionLock> {
+    let mut notice = WaitNotice {
+        log: &mut ctx.log,
+        profile: &op.name,
+    };
+    lock::acquire(lock_file, &op.name, LOCK_NOTICE, LOCK_WAIT, &mut notice)
+}
+
 /// A usable session for `op`, from the store or from STS.
 pub fn session(
     ctx: &mut Ctx,
@@ -212,16 +225,7 @@ pub fn session(
                     ctx,
                     "no code source here; waiting for the MFA login in another process"
                 );
-                let _lock = lock::acquire(
-                    &lock_file,
-                    &op.name,
-                    LOCK_NOTICE,
-                    LOCK_WAIT,
-                    &mut WaitNotice {
-                        log: &mut ctx.log,
-                        profile: &op.name,
-                    },
-                )?;
+                let _lock = wait_for_lock(ctx, &lock_file, op)?;
                 if let Ok(s) = stored_fresh(ctx, &sessions, op) {
                     return Ok(s);
                 }
@@ -242,16 +246,7 @@ pub fn session(
 
     // One MFA login per profile at a time; the others wait and then use its session.
     debug!(ctx, "taking the session lock {}", lock_file.display());
-    let _lock = lock::acquire(
-        &lock_file,
-        &op.name,
-        LOCK_NOTICE,
-        LOCK_WAIT,
-        &mut WaitNotice {
-            log: &mut ctx.log,
-            profile: &op.name,
-        },
-    )?;
+    let _lock = wait_for_lock(ctx, &lock_file, op)?;
     if want == Want::Cached
         && let Ok(s) = stored_fresh(ctx, &sessions, op)
     {
