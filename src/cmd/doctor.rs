@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::awsconfig::OperatorProfile;
 use crate::cli::DoctorArgs;
-use crate::cmd::{AwsSettings, operator, profile_credentials};
+use crate::cmd::{AwsSettings, default_kubeconfig_path, operator, profile_credentials};
 use crate::ctx::Ctx;
 use crate::eks_token;
 use crate::error::{Error, Result};
@@ -233,13 +233,7 @@ pub fn run(ctx: &mut Ctx, args: &DoctorArgs) -> Result<()> {
 
 /// The kubeconfig user that runs this binary for `cluster` with a sane exec block.
 fn check_kubeconfig(ctx: &Ctx, r: &mut Report, cluster: &str, op: &OperatorProfile) {
-    let sep = if cfg!(windows) { ';' } else { ':' };
-    let path = ctx
-        .env
-        .get("KUBECONFIG")
-        .and_then(|k| k.split(sep).find(|p| !p.is_empty()))
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| ctx.env.home().unwrap_or_default().join(".kube/config"));
+    let path = default_kubeconfig_path(&ctx.env);
     let fix = format!(
         "run `eksop-auth setup --cluster {cluster} --profile {}`",
         op.name
@@ -276,10 +270,9 @@ fn check_kubeconfig(ctx: &Ctx, r: &mut Report, cluster: &str, op: &OperatorProfi
             .iter()
             .filter_map(|a| a.as_str())
             .collect();
-        let at = args
-            .windows(2)
-            .position(|w| w[0] == "--cluster" && w[1] == cluster)?;
-        let _ = at;
+        args.windows(2)
+            .any(|w| w[0] == "--cluster" && w[1] == cluster)
+            .then_some(())?;
         Some((
             u.get("name")
                 .and_then(|n| n.as_str())

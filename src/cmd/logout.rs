@@ -7,8 +7,9 @@ use crate::error::Result;
 use crate::sessions::{all_meta, remove_everywhere};
 
 pub fn run(ctx: &mut Ctx, args: &LogoutArgs) -> Result<()> {
+    let stored = all_meta(&ctx.env)?;
     let profiles: Vec<String> = if args.all {
-        all_meta(&ctx.env)?.into_iter().map(|m| m.profile).collect()
+        stored.iter().map(|m| m.profile.clone()).collect()
     } else {
         let name = args
             .profile
@@ -21,9 +22,7 @@ pub fn run(ctx: &mut Ctx, args: &LogoutArgs) -> Result<()> {
         ctx.log.line(format_args!("no sessions to remove"));
     }
     for profile in profiles {
-        let meta = all_meta(&ctx.env)?
-            .into_iter()
-            .find(|m| m.profile == profile);
+        let meta = stored.iter().find(|m| m.profile == profile);
         let backends = remove_everywhere(&ctx.env, &ctx.stores, &profile)?;
         let verb = if meta.is_some() {
             "Logged out of"

@@ -59,7 +59,9 @@ impl ConfigFiles {
         let config_text = config
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
-        let credentials_text = read_optional(&credentials_path)?;
+        let credentials_text = crate::fsutil::read_optional(&credentials_path)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
         let profiles = ProfileSet::parse(&config_text, &credentials_text);
         Ok(ConfigFiles {
             config_path,
@@ -88,13 +90,13 @@ impl ConfigFiles {
     }
 }
 
-/// A missing file is an empty one; any other read error is reported.
-fn read_optional(path: &PathBuf) -> Result<String> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(e) => Err(Error::io("cannot read", path, e)),
-    }
+/// The kubeconfig kubectl reads first: the first path of `KUBECONFIG`, else `~/.kube/config`.
+pub fn default_kubeconfig_path(env: &crate::ctx::Env) -> PathBuf {
+    let sep = if cfg!(windows) { ';' } else { ':' };
+    env.get("KUBECONFIG")
+        .and_then(|k| k.split(sep).find(|p| !p.is_empty()))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| env.home().unwrap_or_default().join(".kube").join("config"))
 }
 
 /// Profile, region and STS endpoint for one invocation, resolved from flags, env and files.

@@ -9,7 +9,7 @@ use crate::aws::DescribeClusterRequest;
 use crate::awsconfig::{DEFAULT_DURATION_SECONDS, is_valid_profile_name, upsert_profile};
 use crate::cli::{AwsArgs, SetupArgs};
 use crate::cmd::operator::{self, Want};
-use crate::cmd::{AwsSettings, ConfigFiles};
+use crate::cmd::{AwsSettings, ConfigFiles, default_kubeconfig_path};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::fsutil::{private_dir, read_optional, write_atomic};
@@ -130,7 +130,11 @@ pub fn run(ctx: &mut Ctx, args: &SetupArgs) -> Result<()> {
     let op = operator::require(&settings)?;
 
     // Refuse a kubeconfig we cannot edit before asking for MFA or calling AWS.
-    let kube_path = kubeconfig_path(ctx, args);
+    // `--kubeconfig`, else the file kubectl reads first.
+    let kube_path = args
+        .kubeconfig
+        .clone()
+        .unwrap_or_else(|| default_kubeconfig_path(&ctx.env));
     let old_kube = read_optional(&kube_path)?.map(|b| String::from_utf8_lossy(&b).into_owned());
     let cannot_edit = |why: String| {
         Error::Config(format!(
@@ -235,26 +239,6 @@ pub fn run(ctx: &mut Ctx, args: &SetupArgs) -> Result<()> {
         args.profile
     ));
     Ok(())
-}
-
-/// `--kubeconfig`, else the first path of `KUBECONFIG`, else `~/.kube/config`.
-fn kubeconfig_path(ctx: &Ctx, args: &SetupArgs) -> PathBuf {
-    let sep = if cfg!(windows) { ';' } else { ':' };
-    args.kubeconfig
-        .clone()
-        .or_else(|| {
-            ctx.env
-                .get("KUBECONFIG")
-                .and_then(|k| k.split(sep).find(|p| !p.is_empty()))
-                .map(PathBuf::from)
-        })
-        .unwrap_or_else(|| {
-            ctx.env
-                .home()
-                .unwrap_or_default()
-                .join(".kube")
-                .join("config")
-        })
 }
 
 /// The ARN EKS would report, built from the role's account and partition.

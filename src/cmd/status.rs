@@ -27,6 +27,12 @@ pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<()> {
                 .push_str("no sessions; run `eksop-auth login --profile <profile>` to start one\n"),
         }
     }
+    // Opened once (a keyring connection each time would add up), only to verify.
+    let sessions = if args.verify && !all.is_empty() {
+        Some(Sessions::open(&ctx.env, &ctx.stores).map_err(|e| e.to_string()))
+    } else {
+        None
+    };
     for m in &all {
         let when = match m.expires().duration_since(now) {
             Ok(left) => format!("in {}", human_duration(left)),
@@ -40,8 +46,12 @@ pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<()> {
             local_time(m.expires()),
             m.backend
         ));
-        if args.verify {
-            let verdict = match verify(ctx, m) {
+        if let Some(sessions) = &sessions {
+            let verdict = match sessions
+                .as_ref()
+                .map_err(String::clone)
+                .and_then(|s| verify(ctx, s, m))
+            {
                 Ok(arn) => format!("{arn} (this is who the cluster sees)"),
                 Err(why) => format!("NO: {why}"),
             };
@@ -55,13 +65,16 @@ pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<()> {
 }
 
 /// GetCallerIdentity with the stored session of `m.profile`.
-fn verify(ctx: &mut Ctx, m: &SessionMeta) -> std::result::Result<String, String> {
+fn verify(
+    ctx: &mut Ctx,
+    sessions: &Sessions,
+    m: &SessionMeta,
+) -> std::result::Result<String, String> {
     let args = AwsArgs {
         profile: Some(m.profile.clone()),
         region: None,
     };
     let settings = AwsSettings::resolve(ctx, &args).map_err(|e| e.to_string())?;
-    let sessions = Sessions::open(&ctx.env, &ctx.stores).map_err(|e| e.to_string())?;
     match sessions
         .lookup(&m.profile, &m.role_arn)
         .map_err(|e| e.to_string())?
