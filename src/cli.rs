@@ -10,17 +10,17 @@ use clap::{Args, Parser, Subcommand};
     long_about = None,
     propagate_version = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// More detail on stderr (-v debug, -vv trace); never prints a secret.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Print an ExecCredential for kubectl (the kubeconfig `exec` entry point).
     #[command(after_help = "Example (what kubectl runs):\n  \
         eksop-auth token --cluster prod --profile ops-eks-operator --region ap-northeast-1")]
@@ -74,120 +74,120 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct CredentialProcessArgs {
+pub(crate) struct CredentialProcessArgs {
     #[command(flatten)]
-    pub aws: AwsArgs,
+    pub(crate) aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct SetupArgs {
+pub(crate) struct SetupArgs {
     /// The EKS cluster name.
     #[arg(long, value_name = "NAME")]
-    pub cluster: String,
+    pub(crate) cluster: String,
     /// The eks-operator profile to create or update in ~/.aws/config.
     #[arg(long, value_name = "PROFILE")]
-    pub profile: String,
+    pub(crate) profile: String,
     /// The profile holding your IAM user's keys.
     #[arg(long, value_name = "PROFILE")]
-    pub source_profile: Option<String>,
+    pub(crate) source_profile: Option<String>,
     /// The eks-operator role, e.g. arn:aws:iam::111122223333:role/eks-operator.
     #[arg(long, value_name = "ARN")]
-    pub role_arn: Option<String>,
+    pub(crate) role_arn: Option<String>,
     /// Your MFA device, e.g. arn:aws:iam::111122223333:mfa/alice.
     #[arg(long, value_name = "ARN")]
-    pub mfa_serial: Option<String>,
+    pub(crate) mfa_serial: Option<String>,
     /// The cluster's region (kept in the profile).
     #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// Session length in seconds (default 43200 = 12 h; at most the role's MaxSessionDuration).
     #[arg(long, value_name = "SECONDS")]
-    pub duration: Option<i32>,
+    pub(crate) duration: Option<i32>,
     /// A command that prints the MFA code (e.g. `ykman oath accounts code -s aws`).
     #[arg(long, value_name = "CMD")]
-    pub mfa_process: Option<String>,
+    pub(crate) mfa_process: Option<String>,
     /// The kubeconfig context name (default: the cluster ARN).
     #[arg(long, value_name = "CONTEXT")]
-    pub alias: Option<String>,
+    pub(crate) alias: Option<String>,
     /// The kubeconfig to edit (default: first of $KUBECONFIG, else ~/.kube/config).
     #[arg(long, value_name = "PATH")]
-    pub kubeconfig: Option<std::path::PathBuf>,
+    pub(crate) kubeconfig: Option<std::path::PathBuf>,
     /// The API server URL; with --certificate-authority-data, skips EKS DescribeCluster.
     #[arg(long, value_name = "URL")]
-    pub endpoint: Option<String>,
+    pub(crate) endpoint: Option<String>,
     /// The cluster CA (base64 PEM); with --endpoint, skips EKS DescribeCluster.
     #[arg(long, value_name = "B64")]
-    pub certificate_authority_data: Option<String>,
+    pub(crate) certificate_authority_data: Option<String>,
     /// Also write [profile NAME] with only `credential_process`, so aws-cli shares the session.
     #[arg(long, value_name = "NAME")]
-    pub cli_profile: Option<String>,
+    pub(crate) cli_profile: Option<String>,
     /// Print the changes as a unified diff and change nothing.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct DoctorArgs {
+pub(crate) struct DoctorArgs {
     #[command(flatten)]
-    pub aws: AwsArgs,
+    pub(crate) aws: AwsArgs,
     /// Also check the kubeconfig entry for this cluster, and self-test a token for it.
     #[arg(long, value_name = "NAME")]
-    pub cluster: Option<String>,
+    pub(crate) cluster: Option<String>,
 }
 
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
-    pub shell: clap_complete::Shell,
+    pub(crate) shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
-pub struct LoginArgs {
+pub(crate) struct LoginArgs {
     #[command(flatten)]
-    pub aws: AwsArgs,
+    pub(crate) aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// Only this profile.
     #[arg(long, value_name = "PROFILE")]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
 
     /// Also ask STS (GetCallerIdentity) who each stored session is: the identity the
     /// cluster will see, or why the session no longer works.
     #[arg(long)]
-    pub verify: bool,
+    pub(crate) verify: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct LogoutArgs {
+pub(crate) struct LogoutArgs {
     /// The profile to log out of (default: $AWS_PROFILE, then `default`).
     #[arg(long, value_name = "PROFILE", conflicts_with = "all")]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
 
     /// Every stored session.
     #[arg(long)]
-    pub all: bool,
+    pub(crate) all: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct TokenArgs {
+pub(crate) struct TokenArgs {
     /// The EKS cluster name the token is for (signed into the token as `x-k8s-aws-id`).
     #[arg(long, visible_alias = "cluster-name", value_name = "NAME")]
-    pub cluster: String,
+    pub(crate) cluster: String,
 
     #[command(flatten)]
-    pub aws: AwsArgs,
+    pub(crate) aws: AwsArgs,
 }
 
 /// Profile and region, shared by every command that talks to AWS.
 #[derive(Debug, Args, Clone, Default)]
-pub struct AwsArgs {
+pub(crate) struct AwsArgs {
     /// The profile in ~/.aws/config (default: $AWS_PROFILE, then `default`).
     #[arg(long, value_name = "PROFILE")]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
 
     /// The AWS region (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's `region`).
     #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
 }

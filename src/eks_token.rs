@@ -13,28 +13,28 @@ use aws_sigv4::sign::v4;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::session::Credentials;
 use crate::sts_endpoint::StsEndpoint;
 
-pub const TOKEN_PREFIX: &str = "k8s-aws-v1.";
+pub(crate) const TOKEN_PREFIX: &str = "k8s-aws-v1.";
 /// The header that binds a token to one cluster; the API server re-adds it when it checks.
-pub const CLUSTER_ID_HEADER: &str = "x-k8s-aws-id";
+pub(crate) const CLUSTER_ID_HEADER: &str = "x-k8s-aws-id";
 /// aws-cli and aws-iam-authenticator send 60; STS ignores it and accepts the URL for 15 min.
-pub const URL_EXPIRES: Duration = Duration::from_secs(60);
+pub(crate) const URL_EXPIRES: Duration = Duration::from_secs(60);
 /// kubectl re-runs the plugin after this; one minute short of STS's 15-minute window.
-pub const TOKEN_LIFETIME: Duration = Duration::from_secs(14 * 60);
+pub(crate) const TOKEN_LIFETIME: Duration = Duration::from_secs(14 * 60);
 
 /// A bearer token and the time kubectl should ask for a new one.
 #[derive(Debug)]
-pub struct EksToken {
-    pub token: Secret<String>,
-    pub expires_at: SystemTime,
+pub(crate) struct EksToken {
+    pub(crate) token: Secret<String>,
+    pub(crate) expires_at: SystemTime,
 }
 
 /// Builds the token for `cluster`, signed at `now` (truncated to whole seconds, as SigV4 does).
-pub fn presign(
+pub(crate) fn presign(
     creds: &Credentials,
     cluster: &str,
     endpoint: &StsEndpoint,
@@ -50,7 +50,7 @@ pub fn presign(
 }
 
 /// The presigned GetCallerIdentity URL (it carries the session token, hence `Secret`).
-pub fn presigned_url(
+pub(crate) fn presigned_url(
     creds: &Credentials,
     cluster: &str,
     endpoint: &StsEndpoint,
@@ -137,18 +137,16 @@ fn truncate_to_seconds(t: SystemTime) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs)
 }
 
-/// RFC 3986: everything but the unreserved set, upper-case hex (botocore `quote(safe='-_.~')`).
+/// RFC 3986's unreserved set stays; everything else is `%XX`, upper-case hex (botocore
+/// `quote(safe='-_.~')`).
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 fn percent_encode_into(value: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 0xf)] as char);
-        }
-    }
+    out.extend(percent_encoding::utf8_percent_encode(value, QUERY_VALUE));
 }
 
 #[cfg(test)]

@@ -3,12 +3,12 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
 /// Creates `dir` (and parents) and makes it 0700 on Unix.
-pub fn private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn private_dir(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
     #[cfg(unix)]
     {
@@ -22,7 +22,7 @@ pub fn private_dir(dir: &Path) -> Result<()> {
 
 /// Writes `bytes` to `path` through a temp file in the same directory (fsync, rename).
 /// `mode` is the new file's permission bits on Unix (e.g. 0o600).
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     // A symlinked file (dotfiles managers) is written through, not replaced by a file.
     let resolved = match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path).ok(),
@@ -65,7 +65,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
 }
 
 /// Reads a file; `Ok(None)` when it does not exist.
-pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -74,7 +74,7 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
 }
 
 /// Removes a file; a missing file is fine.
-pub fn remove_optional(path: &Path) -> Result<()> {
+pub(crate) fn remove_optional(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -82,19 +82,58 @@ pub fn remove_optional(path: &Path) -> Result<()> {
     }
 }
 
-/// A name safe in a file name and a keyring item: `[A-Za-z0-9._-]` kept, the rest `%XX`.
-pub fn safe_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
+/// Characters that stay as they are in a file or item name: `[A-Za-z0-9._-]`.
+const NAME_KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.');
+
+/// A name safe in a file name and a keyring item: `[A-Za-z0-9._-]` kept, the rest `%XX`,
+/// and no leading dot.
+pub(crate) fn safe_name(name: &str) -> String {
+    let out: String = percent_encoding::utf8_percent_encode(name, NAME_KEEP).collect();
     match out.strip_prefix('.') {
         Some(rest) => format!("%2E{rest}"),
         None => out,
+    }
+}
+
+/// Writes `new` atomically when it differs from `old`, keeping the original's permissions
+/// and backing the original up once (`<file>.eksop-auth.bak`). New files are 0600 in a
+/// 0700 directory.
+pub(crate) fn write_if_changed(path: &Path, old: Option<&str>, new: &str) -> Result<bool> {
+    if old == Some(new) {
+        return Ok(false);
+    }
+    let mode = existing_mode(path).unwrap_or(0o600);
+    if let Some(old) = old {
+        let backup = PathBuf::from(format!("{}.eksop-auth.bak", path.display()));
+        if !backup.exists() {
+            write_atomic(&backup, old.as_bytes(), mode)?;
+        }
+    } else if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+        && !dir.exists()
+    {
+        private_dir(dir)?;
+    }
+    write_atomic(path, new.as_bytes(), mode)?;
+    Ok(true)
+}
+
+/// The permission bits of an existing file (Unix); `None` elsewhere or when absent.
+fn existing_mode(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o7777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
     }
 }
 

@@ -2,23 +2,62 @@
 //! and context, and set `current-context`. Everything else — other entries, `preferences`,
 //! extensions, unknown fields — is kept. YAML comments are not (kubectl drops them too).
 //!
-//! Pure: text in, text out.
+//! Also the one reader of kubeconfig for others (`doctor`), and where kubectl looks first.
+//! Pure: text in, text out (`default_path` only reads the `Env` it is given).
+
+use std::fmt;
+use std::path::PathBuf;
 
 use serde_norway::{Mapping, Value};
 
-/// What `setup` writes.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    /// The name of the cluster and user entries (the cluster ARN, as update-kubeconfig does).
-    pub name: String,
-    pub context: String,
-    pub server: String,
-    pub ca_data: String,
-    pub command: String,
-    pub args: Vec<String>,
+use crate::env::Env;
+
+/// Why a kubeconfig cannot be read or edited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KubeconfigError {
+    /// Not valid YAML.
+    Yaml(String),
+    /// The document is not a mapping.
+    NotAMapping,
+    /// `clusters`, `users` or `contexts` is not a list.
+    NotAList(&'static str),
+    /// An item of that list is not a mapping.
+    ItemNotAMapping(&'static str),
 }
 
-pub const EXEC_API_VERSION: &str = "client.authentication.k8s.io/v1beta1";
+impl fmt::Display for KubeconfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KubeconfigError::Yaml(e) => write!(f, "not valid YAML: {e}"),
+            KubeconfigError::NotAMapping => f.write_str("the document is not a mapping"),
+            KubeconfigError::NotAList(k) => write!(f, "`{k}` is not a list"),
+            KubeconfigError::ItemNotAMapping(k) => write!(f, "an item of `{k}` is not a mapping"),
+        }
+    }
+}
+
+/// The kubeconfig kubectl reads first: the first path of `KUBECONFIG`, else `~/.kube/config`.
+pub(crate) fn default_path(env: &Env) -> PathBuf {
+    let sep = if cfg!(windows) { ';' } else { ':' };
+    env.get("KUBECONFIG")
+        .and_then(|k| k.split(sep).find(|p| !p.is_empty()))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| env.home().unwrap_or_default().join(".kube").join("config"))
+}
+
+/// What `setup` writes.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    /// The name of the cluster and user entries (the cluster ARN, as update-kubeconfig does).
+    pub(crate) name: String,
+    pub(crate) context: String,
+    pub(crate) server: String,
+    pub(crate) ca_data: String,
+    pub(crate) command: String,
+    pub(crate) args: Vec<String>,
+}
+
+pub(crate) const EXEC_API_VERSION: &str = "client.authentication.k8s.io/v1beta1";
 const INSTALL_HINT: &str = "eksop-auth is needed to log in to this cluster. Install it (./install.sh in its \
 repository) and run `eksop-auth login`; `eksop-auth doctor` checks the set-up.";
 
@@ -33,9 +72,9 @@ fn s(v: &str) -> Value {
 /// Finds the item named `name` in the list under `list_key`, creating list and item.
 fn named_item<'a>(
     doc: &'a mut Mapping,
-    list_key: &str,
+    list_key: &'static str,
     name: &str,
-) -> Result<&'a mut Mapping, String> {
+) -> Result<&'a mut Mapping, KubeconfigError> {
     let list = doc
         .entry(key(list_key))
         .or_insert(Value::Sequence(Vec::new()));
@@ -43,7 +82,7 @@ fn named_item<'a>(
         *list = Value::Sequence(Vec::new());
     }
     let Value::Sequence(items) = list else {
-        return Err(format!("`{list_key}` is not a list"));
+        return Err(KubeconfigError::NotAList(list_key));
     };
     let pos = items
         .iter()
@@ -59,7 +98,7 @@ fn named_item<'a>(
     };
     match &mut items[idx] {
         Value::Mapping(m) => Ok(m),
-        _ => Err(format!("an item of `{list_key}` is not a mapping")),
+        _ => Err(KubeconfigError::ItemNotAMapping(list_key)),
     }
 }
 
@@ -78,7 +117,7 @@ fn inner<'a>(item: &'a mut Mapping, field: &str) -> &'a mut Mapping {
 }
 
 /// Whether `upsert` could edit this kubeconfig (checked before anything else happens).
-pub fn check(existing: Option<&str>) -> Result<(), String> {
+pub(crate) fn check(existing: Option<&str>) -> Result<(), KubeconfigError> {
     let probe = Entry {
         name: "probe".into(),
         context: "probe".into(),
@@ -91,7 +130,7 @@ pub fn check(existing: Option<&str>) -> Result<(), String> {
 }
 
 /// Returns the new kubeconfig text, or why the existing one cannot be edited.
-pub fn upsert(existing: Option<&str>, e: &Entry) -> Result<String, String> {
+pub(crate) fn upsert(existing: Option<&str>, e: &Entry) -> Result<String, KubeconfigError> {
     let text = existing.unwrap_or("");
     let mut doc = if text.trim().is_empty() {
         let mut m = Mapping::new();
@@ -100,11 +139,7 @@ pub fn upsert(existing: Option<&str>, e: &Entry) -> Result<String, String> {
         m.insert(key("preferences"), Value::Mapping(Mapping::new()));
         m
     } else {
-        match serde_norway::from_str::<Value>(text).map_err(|err| err.to_string())? {
-            Value::Mapping(m) => m,
-            Value::Null => Mapping::new(),
-            _ => return Err("the document is not a mapping".into()),
-        }
+        parse(text)?
     };
 
     let cluster = named_item(&mut doc, "clusters", &e.name)?;
@@ -134,7 +169,68 @@ pub fn upsert(existing: Option<&str>, e: &Entry) -> Result<String, String> {
     c.insert(key("user"), s(&e.name));
 
     doc.insert(key("current-context"), s(&e.context));
-    serde_norway::to_string(&Value::Mapping(doc)).map_err(|err| err.to_string())
+    serde_norway::to_string(&Value::Mapping(doc))
+        .map_err(|err| KubeconfigError::Yaml(err.to_string()))
+}
+
+fn parse(text: &str) -> Result<Mapping, KubeconfigError> {
+    match serde_norway::from_str::<Value>(text).map_err(|e| KubeconfigError::Yaml(e.to_string()))? {
+        Value::Mapping(m) => Ok(m),
+        Value::Null => Ok(Mapping::new()),
+        _ => Err(KubeconfigError::NotAMapping),
+    }
+}
+
+/// A kubeconfig user whose exec block runs `token --cluster <cluster>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExecUser {
+    pub(crate) name: String,
+    pub(crate) command: String,
+    pub(crate) args: Vec<String>,
+    pub(crate) api_version: String,
+    /// As written, or kubectl's default for v1beta1 (`IfAvailable`).
+    pub(crate) interactive_mode: String,
+}
+
+/// The first user whose exec args name `--cluster <cluster>`.
+pub(crate) fn find_exec_user(
+    text: &str,
+    cluster: &str,
+) -> Result<Option<ExecUser>, KubeconfigError> {
+    let doc = parse(text)?;
+    let users = match doc.get("users") {
+        Some(Value::Sequence(u)) => u.clone(),
+        _ => Vec::new(),
+    };
+    let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(String::from);
+    Ok(users.iter().find_map(|u| {
+        let exec = u.get("user")?.get("exec")?;
+        let args: Vec<String> = exec
+            .get("args")?
+            .as_sequence()?
+            .iter()
+            .filter_map(|a| a.as_str().map(String::from))
+            .collect();
+        args.windows(2)
+            .any(|w| w[0] == "--cluster" && w[1] == cluster)
+            .then_some(())?;
+        Some(ExecUser {
+            name: str_of(u, "name").unwrap_or_else(|| "?".into()),
+            command: str_of(exec, "command").unwrap_or_default(),
+            api_version: str_of(exec, "apiVersion").unwrap_or_default(),
+            interactive_mode: str_of(exec, "interactiveMode")
+                .unwrap_or_else(|| "IfAvailable".into()),
+            args,
+        })
+    }))
+}
+
+/// The ARN EKS would report, built from the role's account and partition.
+pub(crate) fn cluster_arn(role_arn: &str, region: &str, name: &str) -> String {
+    let parts: Vec<&str> = role_arn.split(':').collect();
+    let partition = parts.get(1).copied().unwrap_or("aws");
+    let account = parts.get(4).copied().unwrap_or("");
+    format!("arn:{partition}:eks:{region}:{account}:cluster/{name}")
 }
 
 #[cfg(test)]
@@ -177,7 +273,23 @@ mod tests {
         let new = upsert(None, &entry()).unwrap();
         assert!(new.starts_with("apiVersion: v1\nkind: Config\n"), "{new}");
         assert!(upsert(Some("clusters: [unclosed"), &entry()).is_err());
-        assert!(upsert(Some("- a list"), &entry()).is_err());
-        assert!(upsert(Some("clusters: 5"), &entry()).is_err());
+        assert_eq!(
+            upsert(Some("- a list"), &entry()),
+            Err(KubeconfigError::NotAMapping)
+        );
+        assert_eq!(
+            upsert(Some("clusters: 5"), &entry()),
+            Err(KubeconfigError::NotAList("clusters"))
+        );
+    }
+
+    #[test]
+    fn finds_the_user_that_runs_a_cluster() {
+        let text = upsert(None, &entry()).unwrap();
+        let u = find_exec_user(&text, "prod").unwrap().unwrap();
+        assert_eq!(u.command, "/usr/local/bin/eksop-auth");
+        assert_eq!(u.interactive_mode, "IfAvailable");
+        assert_eq!(u.api_version, EXEC_API_VERSION);
+        assert!(find_exec_user(&text, "other").unwrap().is_none());
     }
 }

@@ -1,25 +1,33 @@
 //! eksop-auth: a kubectl / aws-cli credential plugin for Amazon EKS.
 //!
 //! `run()` parses the command line, builds the real `Ctx`, dispatches to `cmd::*` and turns
-//! an error into `error: …` on stderr and a non-zero exit status.
+//! an error into `error: …` on stderr and its exit status. Nothing but `run` is public: the
+//! binary is the interface.
 
-pub mod aws;
-pub mod awsconfig;
-pub mod cli;
-pub mod cmd;
-pub mod ctx;
-pub mod eks_token;
-pub mod error;
-pub mod fsutil;
-pub mod kubeconfig;
-pub mod lock;
-pub mod prompt;
-pub mod protocol;
-pub mod secret;
-pub mod session;
-pub mod sessions;
-pub mod store;
-pub mod sts_endpoint;
+mod aws;
+mod awsconfig;
+mod cache;
+mod cli;
+mod clock;
+mod cmd;
+mod credentials;
+mod ctx;
+mod eks_token;
+mod env;
+mod error;
+mod fsutil;
+mod kubeconfig;
+mod lock;
+mod log;
+mod mfa;
+mod protocol;
+mod secret;
+mod session;
+mod settings;
+mod store;
+mod sts_endpoint;
+mod textdiff;
+mod timefmt;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -51,7 +59,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 /// The single match on the command.
-pub fn dispatch(ctx: &mut Ctx, command: Command) -> Result<()> {
+fn dispatch(ctx: &mut Ctx, command: Command) -> Result<()> {
     match command {
         Command::Token(args) => cmd::token::run(ctx, &args),
         Command::Login(args) => cmd::login::run(ctx, &args),

@@ -3,44 +3,37 @@
 //! across re-read → MFA → AssumeRole → store, so N parallel callers prompt once.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::cache::{Area, CacheDir};
 use crate::error::{Error, Result};
-use crate::fsutil::{private_dir, safe_name};
 
 /// How often a waiter retries; waiters finish within this of the winner storing.
 const POLL: Duration = Duration::from_millis(10);
 
 /// An exclusive advisory lock, released on drop (or when the process dies).
 #[derive(Debug)]
-pub struct SessionLock {
+pub(crate) struct SessionLock {
     _file: File,
 }
 
 /// What happened while waiting, for the caller to report.
-pub trait WaitObserver {
+pub(crate) trait WaitObserver {
     /// Called once, after `notice_after` of waiting.
     fn still_waiting(&mut self);
 }
 
-pub fn lock_path(cache_dir: &Path, profile: &str) -> PathBuf {
-    cache_dir
-        .join("locks")
-        .join(format!("{}.lock", safe_name(profile)))
-}
-
 /// Takes the lock for `profile`, waiting at most `give_up_after`.
-pub fn acquire(
-    path: &Path,
+pub(crate) fn acquire(
+    cache: &CacheDir,
     profile: &str,
     notice_after: Duration,
     give_up_after: Duration,
     observer: &mut dyn WaitObserver,
 ) -> Result<SessionLock> {
-    if let Some(dir) = path.parent() {
-        private_dir(dir)?;
-    }
+    cache.ensure(Area::Locks)?;
+    let path = &cache.file(Area::Locks, profile);
     let file = open_lock_file(path)?;
     let start = Instant::now();
     let mut noticed = false;
@@ -56,19 +49,18 @@ pub fn acquire(
             noticed = true;
         }
         if waited >= give_up_after {
-            return Err(Error::Config(format!(
-                "gave up after {}s waiting for another eksop-auth process to finish the MFA login for \
-                 profile `{profile}`; finish or cancel it (look for its prompt in another terminal), \
-                 or run `eksop-auth login --profile {profile}`",
-                give_up_after.as_secs()
-            )));
+            return Err(Error::LockTimeout {
+                profile: profile.to_string(),
+                waited_seconds: give_up_after.as_secs(),
+            });
         }
         std::thread::sleep(POLL);
     }
 }
 
 /// Whether another process holds the lock right now (an MFA login in progress).
-pub fn held_elsewhere(path: &Path) -> Result<bool> {
+pub(crate) fn held_elsewhere(cache: &CacheDir, profile: &str) -> Result<bool> {
+    let path = &cache.file(Area::Locks, profile);
     if !path.exists() {
         return Ok(false);
     }
@@ -106,7 +98,7 @@ mod tests {
     #[test]
     fn second_holder_waits_notices_once_and_gives_up() {
         let dir = tempfile::tempdir().unwrap();
-        let path = lock_path(dir.path(), "p");
+        let path = CacheDir::at(dir.path());
         let held = acquire(&path, "p", Duration::ZERO, Duration::ZERO, &mut Count(0)).unwrap();
         let mut seen = Count(0);
         let err = acquire(

@@ -1,4 +1,5 @@
-//! The wire formats: `KUBERNETES_EXEC_INFO` in, the ExecCredential document out.
+//! Every wire format: `KUBERNETES_EXEC_INFO` in; the ExecCredential document (v1, v1beta1)
+//! and aws-cli's `credential_process` document out.
 //!
 //! Reads leniently (unknown fields, a missing variable), writes exactly one JSON document to
 //! the writer it is given. Pure: no env, no stdout of its own.
@@ -8,20 +9,43 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use crate::credentials::Credentials;
 use crate::secret::Secret;
+use crate::timefmt::rfc3339;
 
-pub const V1: &str = "client.authentication.k8s.io/v1";
-pub const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
+/// The `client.authentication.k8s.io` versions we answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum ApiVersion {
+    #[serde(rename = "client.authentication.k8s.io/v1")]
+    V1,
+    #[serde(rename = "client.authentication.k8s.io/v1beta1")]
+    V1Beta1,
+}
+
+impl ApiVersion {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ApiVersion::V1 => "client.authentication.k8s.io/v1",
+            ApiVersion::V1Beta1 => "client.authentication.k8s.io/v1beta1",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        [ApiVersion::V1, ApiVersion::V1Beta1]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
 
 /// What kubectl told the plugin about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecInfo {
+pub(crate) struct ExecInfo {
     /// The apiVersion to answer with (always one kubectl accepts).
-    pub api_version: &'static str,
+    pub(crate) api_version: ApiVersion,
     /// `spec.interactive`; `None` when not run by kubectl.
-    pub interactive: Option<bool>,
+    pub(crate) interactive: Option<bool>,
     /// A one-line warning for stderr when the variable could not be used as given.
-    pub warning: Option<&'static str>,
+    pub(crate) warning: Option<&'static str>,
 }
 
 #[derive(Deserialize)]
@@ -44,57 +68,41 @@ const WARN_UNKNOWN: &str = "Unrecognized API version in KUBERNETES_EXEC_INFO, de
     please update eksop-auth.";
 
 /// Parses `KUBERNETES_EXEC_INFO`. Absent or empty → v1beta1 and not run by kubectl.
-pub fn parse_exec_info(raw: Option<&str>) -> ExecInfo {
-    let raw = raw.map(str::trim).filter(|s| !s.is_empty());
-    let Some(raw) = raw else {
-        return ExecInfo {
-            api_version: V1BETA1,
-            interactive: None,
-            warning: None,
-        };
+pub(crate) fn parse_exec_info(raw: Option<&str>) -> ExecInfo {
+    let info = |api_version, interactive, warning| ExecInfo {
+        api_version,
+        interactive,
+        warning,
+    };
+    let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return info(ApiVersion::V1Beta1, None, None);
     };
     match serde_json::from_str::<RawExecInfo>(raw) {
-        Err(_) => ExecInfo {
-            api_version: V1BETA1,
-            interactive: None,
-            warning: Some(WARN_MALFORMED),
-        },
-        Ok(info) => {
-            let interactive = Some(info.spec.and_then(|s| s.interactive).unwrap_or(false));
-            match info.api_version.as_deref() {
-                Some(V1) => ExecInfo {
-                    api_version: V1,
-                    interactive,
-                    warning: None,
-                },
-                Some(V1BETA1) => ExecInfo {
-                    api_version: V1BETA1,
-                    interactive,
-                    warning: None,
-                },
-                _ => ExecInfo {
-                    api_version: V1BETA1,
-                    interactive,
-                    warning: Some(WARN_UNKNOWN),
-                },
+        Err(_) => info(ApiVersion::V1Beta1, None, Some(WARN_MALFORMED)),
+        Ok(raw) => {
+            let interactive = Some(raw.spec.and_then(|s| s.interactive).unwrap_or(false));
+            match raw.api_version.as_deref().and_then(ApiVersion::parse) {
+                Some(v) => info(v, interactive, None),
+                None => info(ApiVersion::V1Beta1, interactive, Some(WARN_UNKNOWN)),
             }
         }
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
 struct ExecCredential<'a> {
-    kind: &'static str,
+    kind: &'a str,
     #[serde(rename = "apiVersion")]
-    api_version: &'a str,
+    api_version: ApiVersion,
     spec: Empty,
+    #[serde(borrow)]
     status: Status<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
 struct Empty {}
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
 struct Status<'a> {
     #[serde(rename = "expirationTimestamp")]
     expiration_timestamp: String,
@@ -102,9 +110,9 @@ struct Status<'a> {
 }
 
 /// Writes the one ExecCredential document (compact JSON and a newline).
-pub fn write_exec_credential(
+pub(crate) fn write_exec_credential(
     out: &mut dyn Write,
-    api_version: &str,
+    api_version: ApiVersion,
     token: &Secret<String>,
     expires_at: SystemTime,
 ) -> std::io::Result<()> {
@@ -117,17 +125,41 @@ pub fn write_exec_credential(
             token: token.expose(),
         },
     };
-    let mut buf = serde_json::to_vec(&doc)?;
+    write_json(out, &doc)
+}
+
+/// aws-cli's `credential_process` output, version 1.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+struct ProcessCredentials<'a> {
+    version: u8,
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    session_token: &'a str,
+    expiration: String,
+}
+
+/// Writes the one `credential_process` document for these temporary credentials.
+pub(crate) fn write_process_credentials(
+    out: &mut dyn Write,
+    creds: &Credentials,
+    expires_at: SystemTime,
+) -> std::io::Result<()> {
+    let doc = ProcessCredentials {
+        version: 1,
+        access_key_id: &creds.access_key_id,
+        secret_access_key: creds.secret_access_key.expose(),
+        session_token: creds.session_token.as_ref().map_or("", |t| t.expose()),
+        expiration: rfc3339(expires_at),
+    };
+    write_json(out, &doc)
+}
+
+fn write_json(out: &mut dyn Write, doc: &impl Serialize) -> std::io::Result<()> {
+    let mut buf = serde_json::to_vec(doc)?;
     buf.push(b'\n');
     out.write_all(&buf)?;
     out.flush()
-}
-
-/// `2026-01-01T00:14:00Z`: UTC, whole seconds, as aws-cli and client-go write it.
-pub fn rfc3339(t: SystemTime) -> String {
-    chrono::DateTime::<chrono::Utc>::from(t)
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
 }
 
 #[cfg(test)]
@@ -140,7 +172,7 @@ mod tests {
         let absent = parse_exec_info(None);
         assert_eq!(
             (absent.api_version, absent.interactive, absent.warning),
-            (V1BETA1, None, None)
+            (ApiVersion::V1Beta1, None, None)
         );
         assert_eq!(parse_exec_info(Some("")).warning, None);
 
@@ -149,7 +181,7 @@ mod tests {
         ));
         assert_eq!(
             (v1.api_version, v1.interactive, v1.warning),
-            (V1, Some(true), None)
+            (ApiVersion::V1, Some(true), None)
         );
 
         let beta = parse_exec_info(Some(
@@ -157,7 +189,7 @@ mod tests {
         ));
         assert_eq!(
             (beta.api_version, beta.interactive, beta.warning),
-            (V1BETA1, Some(false), None)
+            (ApiVersion::V1Beta1, Some(false), None)
         );
 
         let alpha = parse_exec_info(Some(
@@ -165,26 +197,49 @@ mod tests {
         ));
         assert_eq!(
             (alpha.api_version, alpha.warning),
-            (V1BETA1, Some(WARN_UNKNOWN))
+            (ApiVersion::V1Beta1, Some(WARN_UNKNOWN))
         );
 
         let junk = parse_exec_info(Some("{not json"));
         assert_eq!(
             (junk.api_version, junk.warning),
-            (V1BETA1, Some(WARN_MALFORMED))
+            (ApiVersion::V1Beta1, Some(WARN_MALFORMED))
         );
         assert!(!WARN_MALFORMED.contains('\n') && !WARN_UNKNOWN.contains('\n'));
     }
 
+    const EXEC_JSON: &str = "{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1\",\"spec\":{},\"status\":{\"expirationTimestamp\":\"2026-01-01T00:14:00Z\",\"token\":\"k8s-aws-v1.abc\"}}\n";
+
     #[test]
-    fn exec_credential_document() {
+    fn exec_credential_document_both_ways() {
         let mut out = Vec::new();
         let exp = UNIX_EPOCH + Duration::from_secs(1_767_226_440);
-        write_exec_credential(&mut out, V1, &Secret::new("k8s-aws-v1.abc".into()), exp).unwrap();
+        let token = Secret::new("k8s-aws-v1.abc".into());
+        write_exec_credential(&mut out, ApiVersion::V1, &token, exp).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), EXEC_JSON);
+        let back: ExecCredential<'_> = serde_json::from_str(EXEC_JSON).unwrap();
+        assert_eq!(back.api_version, ApiVersion::V1);
+        assert_eq!(back.status.token, "k8s-aws-v1.abc");
+    }
+
+    #[test]
+    fn credential_process_document_both_ways() {
+        let creds = Credentials {
+            access_key_id: "ASIAX".into(),
+            secret_access_key: Secret::new("sk".into()),
+            session_token: Some(Secret::new("st".into())),
+            expires_at: None,
+        };
+        let mut out = Vec::new();
+        let exp = UNIX_EPOCH + Duration::from_secs(1_767_226_440);
+        write_process_credentials(&mut out, &creds, exp).unwrap();
+        let text = String::from_utf8(out).unwrap();
         assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1\",\"spec\":{},\"status\":{\"expirationTimestamp\":\"2026-01-01T00:14:00Z\",\"token\":\"k8s-aws-v1.abc\"}}\n"
+            text,
+            "{\"Version\":1,\"AccessKeyId\":\"ASIAX\",\"SecretAccessKey\":\"sk\",\"SessionToken\":\"st\",\"Expiration\":\"2026-01-01T00:14:00Z\"}\n"
         );
+        let back: ProcessCredentials<'_> = serde_json::from_str(&text).unwrap();
+        assert_eq!((back.version, back.session_token), (1, "st"));
     }
 }
 
@@ -195,9 +250,8 @@ mod proptests {
 
     proptest! {
         #[test]
-        fn exec_info_never_panics_and_always_answers_a_kubectl_version(raw in ".*") {
-            let info = parse_exec_info(Some(&raw));
-            prop_assert!(info.api_version == V1 || info.api_version == V1BETA1);
+        fn exec_info_never_panics(raw in ".*") {
+            let _ = parse_exec_info(Some(&raw));
         }
 
         #[test]

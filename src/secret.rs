@@ -5,29 +5,24 @@
 
 use std::fmt;
 
-/// A secret value (secret access key, session token, MFA code, bearer token).
-///
-/// ```
-/// use eksop_auth::secret::Secret;
-/// let s = Secret::new(String::from("hunter2"));
-/// assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
-/// assert_eq!(s.expose(), "hunter2");
-/// ```
+/// A secret value (secret access key, session token, MFA code, bearer token):
+/// `format!("{:?}", Secret::new("hunter2"))` is `Secret(<redacted>)`.
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct Secret<T>(T);
+pub(crate) struct Secret<T>(T);
 
 impl<T> Secret<T> {
-    pub fn new(value: T) -> Self {
+    pub(crate) fn new(value: T) -> Self {
         Self(value)
     }
 
     /// Reads the secret. Call this only where the value is sent where it belongs
     /// (a signature, the protocol output, the store).
-    pub fn expose(&self) -> &T {
+    pub(crate) fn expose(&self) -> &T {
         &self.0
     }
 
-    pub fn into_inner(self) -> T {
+    #[cfg(test)]
+    pub(crate) fn into_inner(self) -> T {
         self.0
     }
 }

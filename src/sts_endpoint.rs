@@ -7,18 +7,18 @@ use crate::error::Error;
 
 /// The STS endpoint the token is presigned for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StsEndpoint {
+pub(crate) struct StsEndpoint {
     /// Everything before `?`: scheme, authority and path, e.g. `https://sts.eu-west-1.amazonaws.com/`.
-    pub base_url: String,
+    pub(crate) base_url: String,
     /// The value of the signed `host` header: lower-case, without a default port.
-    pub host: String,
+    pub(crate) host: String,
     /// The SigV4 credential-scope region.
-    pub signing_region: String,
+    pub(crate) signing_region: String,
 }
 
 /// `AWS_STS_REGIONAL_ENDPOINTS` / `sts_regional_endpoints`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RegionalMode {
+pub(crate) enum RegionalMode {
     /// Today's default in every SDK and in aws-cli ≥ 1.42.
     #[default]
     Regional,
@@ -27,7 +27,7 @@ pub enum RegionalMode {
 }
 
 impl RegionalMode {
-    pub fn parse(value: &str) -> Result<Self, Error> {
+    pub(crate) fn parse(value: &str) -> Result<Self, Error> {
         match value.trim().to_ascii_lowercase().as_str() {
             "regional" => Ok(Self::Regional),
             "legacy" => Ok(Self::Legacy),
@@ -41,13 +41,13 @@ impl RegionalMode {
 
 /// The settings that decide the endpoint, as read from flags, env and the profile.
 #[derive(Debug, Clone, Default)]
-pub struct EndpointSettings {
-    pub region: Option<String>,
-    pub mode: RegionalMode,
-    pub use_fips: bool,
-    pub use_dualstack: bool,
+pub(crate) struct EndpointSettings {
+    pub(crate) region: Option<String>,
+    pub(crate) mode: RegionalMode,
+    pub(crate) use_fips: bool,
+    pub(crate) use_dualstack: bool,
     /// `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, else the profile's `endpoint_url`.
-    pub endpoint_url: Option<String>,
+    pub(crate) endpoint_url: Option<String>,
 }
 
 /// Regions that `legacy` mode sends to the global endpoint (botocore `LEGACY_GLOBAL_STS_REGIONS`).
@@ -116,7 +116,7 @@ fn is_valid_region(region: &str) -> bool {
 }
 
 /// Resolves the endpoint the way botocore does for `aws eks get-token`.
-pub fn resolve(settings: &EndpointSettings) -> Result<StsEndpoint, Error> {
+pub(crate) fn resolve(settings: &EndpointSettings) -> Result<StsEndpoint, Error> {
     let region = settings.region.as_deref().filter(|r| !r.is_empty());
     if let Some(r) = region
         && !is_valid_region(r)

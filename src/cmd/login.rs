@@ -4,16 +4,15 @@
 use std::time::Duration;
 
 use crate::cli::LoginArgs;
-use crate::cmd::AwsSettings;
-use crate::cmd::operator::{self, Want};
 use crate::ctx::Ctx;
 use crate::error::Result;
-use crate::session::human_duration;
+use crate::session::{self, Want};
+use crate::timefmt::{human_duration, local_time};
 
-pub fn run(ctx: &mut Ctx, args: &LoginArgs) -> Result<()> {
-    let settings = AwsSettings::resolve(ctx, &args.aws)?;
-    let op = operator::require(&settings)?;
-    let session = operator::session(ctx, &settings, &op, None, Want::New)?;
+pub(crate) fn run(ctx: &mut Ctx, args: &LoginArgs) -> Result<()> {
+    let settings = ctx.settings(&args.aws)?;
+    let op = settings.require_operator()?;
+    let session = session::obtain(ctx, &settings, &op, None, Want::New)?;
     let valid_for = session
         .expires_at()
         .duration_since(ctx.now())
@@ -27,11 +26,4 @@ pub fn run(ctx: &mut Ctx, args: &LoginArgs) -> Result<()> {
         human_duration(valid_for)
     ));
     Ok(())
-}
-
-/// `2026-11-30 05:52:10 +09:00`: the user's local time.
-pub fn local_time(t: std::time::SystemTime) -> String {
-    chrono::DateTime::<chrono::Local>::from(t)
-        .format("%Y-%m-%d %H:%M:%S %:z")
-        .to_string()
 }

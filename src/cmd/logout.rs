@@ -4,26 +4,32 @@
 use crate::cli::LogoutArgs;
 use crate::ctx::Ctx;
 use crate::error::Result;
-use crate::sessions::{all_meta, remove_everywhere};
+use crate::session::meta::MetaDir;
+use crate::settings::profile_name;
+use crate::store::describe;
 
-pub fn run(ctx: &mut Ctx, args: &LogoutArgs) -> Result<()> {
-    let stored = all_meta(&ctx.env)?;
+pub(crate) fn run(ctx: &mut Ctx, args: &LogoutArgs) -> Result<()> {
+    let metas = MetaDir::new(ctx.cache()?);
+    let stored = metas.all();
     let profiles: Vec<String> = if args.all {
         stored.iter().map(|m| m.profile.clone()).collect()
     } else {
-        let name = args
-            .profile
-            .clone()
-            .or_else(|| ctx.env.get("AWS_PROFILE").map(String::from))
-            .unwrap_or_else(|| "default".into());
-        vec![name]
+        vec![profile_name(&ctx.env, args.profile.as_deref()).0]
     };
     if profiles.is_empty() {
         ctx.log.line(format_args!("no sessions to remove"));
+        return Ok(());
     }
+    let stores = ctx.every_store()?;
     for profile in profiles {
         let meta = stored.iter().find(|m| m.profile == profile);
-        let backends = remove_everywhere(&ctx.env, &ctx.stores, &profile)?;
+        let mut reached = Vec::new();
+        for store in &stores {
+            if store.delete(&profile).is_ok() {
+                reached.extend(store.backends());
+            }
+        }
+        metas.remove(&profile)?;
         let verb = if meta.is_some() {
             "Logged out of"
         } else {
@@ -31,20 +37,19 @@ pub fn run(ctx: &mut Ctx, args: &LogoutArgs) -> Result<()> {
         };
         ctx.log.line(format_args!(
             "{verb} profile `{profile}` (checked: {})",
-            backends.join(", ")
+            describe(&reached).replace('+', ", ")
         ));
         // A copy in a keyring we could not reach here stays there.
-        if let Some(m) = meta {
-            for stored_in in m
-                .backend
-                .split('+')
-                .filter(|b| !backends.iter().any(|c| c == b))
-            {
-                ctx.log.warn(format_args!(
-                    "the session was also stored in {stored_in}, which cannot be reached from here; \
-                     run `eksop-auth logout --profile {profile}` where it can (e.g. your desktop session)"
-                ));
-            }
+        for stored_in in meta
+            .iter()
+            .flat_map(|m| &m.backends)
+            .filter(|b| !reached.contains(b))
+        {
+            ctx.log.warn(format_args!(
+                "the session was also stored in {stored_in}, which cannot be reached from \
+                 here; run `eksop-auth logout --profile {profile}` where it can (e.g. your \
+                 desktop session)"
+            ));
         }
     }
     Ok(())

@@ -1,18 +1,18 @@
 //! `eksop-auth status`: stored sessions for people. Reads only the non-secret metadata, so
-//! it never unlocks a keyring and never prints a secret.
+//! it never unlocks a keyring (unless `--verify`) and never prints a secret.
 
 use std::io::Write;
 
 use crate::cli::{AwsArgs, StatusArgs};
-use crate::cmd::AwsSettings;
-use crate::cmd::login::local_time;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
-use crate::session::human_duration;
-use crate::sessions::{Lookup, SessionMeta, Sessions, all_meta};
+use crate::session::meta::{MetaDir, SessionMeta};
+use crate::session::stored_any_age;
+use crate::store::describe;
+use crate::timefmt::{human_duration, local_time};
 
-pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<()> {
-    let mut all = all_meta(&ctx.env)?;
+pub(crate) fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<()> {
+    let mut all = MetaDir::new(ctx.cache()?).all();
     if let Some(p) = &args.profile {
         all.retain(|m| &m.profile == p);
     }
@@ -27,12 +27,6 @@ pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<()> {
                 .push_str("no sessions; run `eksop-auth login --profile <profile>` to start one\n"),
         }
     }
-    // Opened once (a keyring connection each time would add up), only to verify.
-    let sessions = if args.verify && !all.is_empty() {
-        Some(Sessions::open(&ctx.env, &ctx.stores).map_err(|e| e.to_string()))
-    } else {
-        None
-    };
     for m in &all {
         let when = match m.expires().duration_since(now) {
             Ok(left) => format!("in {}", human_duration(left)),
@@ -44,14 +38,10 @@ pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<()> {
             m.role_arn,
             m.assumed_arn,
             local_time(m.expires()),
-            m.backend
+            describe(&m.backends)
         ));
-        if let Some(sessions) = &sessions {
-            let verdict = match sessions
-                .as_ref()
-                .map_err(String::clone)
-                .and_then(|s| verify(ctx, s, m))
-            {
+        if args.verify {
+            let verdict = match verify(ctx, m) {
                 Ok(arn) => format!("{arn} (this is who the cluster sees)"),
                 Err(why) => format!("NO: {why}"),
             };
@@ -65,33 +55,15 @@ pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<()> {
 }
 
 /// GetCallerIdentity with the stored session of `m.profile`.
-fn verify(
-    ctx: &mut Ctx,
-    sessions: &Sessions,
-    m: &SessionMeta,
-) -> std::result::Result<String, String> {
+fn verify(ctx: &mut Ctx, m: &SessionMeta) -> std::result::Result<String, String> {
     let args = AwsArgs {
         profile: Some(m.profile.clone()),
         region: None,
     };
-    let settings = AwsSettings::resolve(ctx, &args).map_err(|e| e.to_string())?;
-    match sessions
-        .lookup(&m.profile, &m.role_arn)
-        .map_err(|e| e.to_string())?
-    {
-        Lookup::Found(s) => ctx
-            .aws
-            .caller_identity(&s.creds, &settings.endpoint)
-            .map(|id| id.arn)
-            .map_err(|e| e.to_string()),
-        Lookup::Missing => Err(format!(
-            "the session is no longer in the {} store; run `eksop-auth login --profile {}`",
-            sessions.store.backend(),
-            m.profile
-        )),
-        Lookup::Unusable(why) => Err(format!(
-            "{why}; run `eksop-auth login --profile {}`",
-            m.profile
-        )),
-    }
+    let settings = ctx.settings(&args).map_err(|e| e.to_string())?;
+    let session = stored_any_age(ctx, &m.profile, &m.role_arn)
+        .map_err(|why| format!("{why}; run `eksop-auth login --profile {}`", m.profile))?;
+    ctx.aws
+        .caller_identity(&session.creds, &settings.endpoint)
+        .map_err(|e| e.to_string())
 }

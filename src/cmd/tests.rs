@@ -1,8 +1,7 @@
 //! In-process command tests: the real command code with `Ctx::for_test` — a fixed clock, a
-//! fake AWS, a scripted prompter, an in-memory store, captured output.
+//! fake AWS, scripted code sources, an in-memory store, captured output.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::io::Write;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -10,15 +9,20 @@ use std::time::{Duration, SystemTime};
 
 use crate::aws::{
     AssumeRoleRequest, AssumedRole, AwsApi, ChainRequest, ClusterInfo, DescribeClusterRequest,
-    Identity, StsProbe,
+    StsProbe,
 };
-use crate::cli::{AwsArgs, LoginArgs, TokenArgs};
-use crate::ctx::{Ctx, Env, TestFakes};
+use crate::cli::{
+    AwsArgs, CredentialProcessArgs, DoctorArgs, LoginArgs, LogoutArgs, SetupArgs, StatusArgs,
+    TokenArgs,
+};
+use crate::credentials::Credentials;
+use crate::ctx::Ctx;
+use crate::ctx::testing::TestFakes;
+use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::prompt::ScriptedPrompter;
+use crate::mfa::scripted::Script;
 use crate::secret::Secret;
-use crate::session::Credentials;
-use crate::store::MemoryStore;
+use crate::store::{MemoryStore, SecretStore};
 use crate::sts_endpoint::StsEndpoint;
 
 #[derive(Clone, Default)]
@@ -40,14 +44,16 @@ impl Buf {
     }
 }
 
-/// STS as a list of AssumeRole calls; rejects the codes in `reject`.
-struct FakeSts {
-    calls: Rc<RefCell<Vec<(String, i32, String)>>>,
+type Calls = Rc<RefCell<Vec<(String, i32, String)>>>;
+
+/// STS as a list of AssumeRole calls (rejecting the codes in `reject`), and EKS.
+struct FakeAws {
+    calls: Calls,
     reject: Vec<&'static str>,
     now: SystemTime,
 }
 
-impl AwsApi for FakeSts {
+impl AwsApi for FakeAws {
     fn load_credentials(&self, req: &ChainRequest<'_>) -> Result<Credentials> {
         Err(Error::NoCredentials {
             detail: format!(" for profile `{}`", req.profile),
@@ -71,15 +77,16 @@ impl AwsApi for FakeSts {
                 hint: String::new(),
             });
         }
+        let expires_at =
+            self.now + Duration::from_secs(u64::try_from(req.duration_seconds).unwrap());
         Ok(AssumedRole {
             creds: Credentials {
                 access_key_id: format!("ASIASESSION{n}"),
                 secret_access_key: Secret::new(format!("session-secret-{n}")),
                 session_token: Some(Secret::new(format!("session-token-{n}"))),
-                expires_at: Some(
-                    self.now + Duration::from_secs(u64::try_from(req.duration_seconds).unwrap()),
-                ),
+                expires_at: Some(expires_at),
             },
+            expires_at,
             assumed_arn: format!(
                 "arn:aws:sts::1:assumed-role/eks-operator/{}",
                 req.session_name
@@ -88,99 +95,128 @@ impl AwsApi for FakeSts {
         })
     }
 
-    fn describe_cluster(&self, _: &DescribeClusterRequest<'_>) -> Result<ClusterInfo> {
-        unreachable!("not used here")
+    fn describe_cluster(&self, req: &DescribeClusterRequest<'_>) -> Result<ClusterInfo> {
+        assert!(req.creds.access_key_id.starts_with("ASIASESSION"));
+        Ok(ClusterInfo {
+            arn: format!("arn:aws:eks:{}:1:cluster/{}", req.region, req.name),
+            endpoint: "https://prod.eks.example".into(),
+            ca_data: "Q0E=".into(),
+        })
     }
 
-    fn probe_sts(&self, _: &str, _: Option<&str>) -> Result<StsProbe> {
-        unreachable!("not used here")
+    fn probe_sts(&self, url: &str, cluster: Option<&str>) -> Result<StsProbe> {
+        Ok(StsProbe {
+            status: 200,
+            date: Some(self.now),
+            arn: cluster
+                .map(|_| "arn:aws:sts::1:assumed-role/eks-operator/alice".to_string())
+                .filter(|_| url.contains("X-Amz-Signature")),
+            detail: String::new(),
+        })
     }
 
-    fn caller_identity(&self, _: &Credentials, _: &StsEndpoint) -> Result<Identity> {
-        unreachable!("not used here")
+    fn caller_identity(&self, creds: &Credentials, _: &StsEndpoint) -> Result<String> {
+        Ok(format!(
+            "arn:aws:sts::1:assumed-role/eks-operator/alice ({})",
+            creds.access_key_id
+        ))
     }
 }
 
 const T0: u64 = 1_800_000_000;
+const CONFIG: &str = "[profile src]\naws_access_key_id = AKIASOURCE\naws_secret_access_key = src-secret\n\
+     [profile op]\nrole_arn = arn:aws:iam::1:role/eks-operator\nmfa_serial = arn:aws:iam::1:mfa/alice\n\
+     source_profile = src\nregion = eu-west-1\n";
 
 struct World {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     ctx: Ctx,
     out: Buf,
     err: Buf,
-    calls: Rc<RefCell<Vec<(String, i32, String)>>>,
+    calls: Calls,
+    store: Arc<MemoryStore>,
 }
 
-/// A home with an eks-operator profile `op` and `KUBERNETES_EXEC_INFO` as given.
-fn world(codes: &[&str], reject: Vec<&'static str>, exec_info: Option<&str>) -> World {
+/// A home with an eks-operator profile `op`, `extra` environment, and a terminal that
+/// answers `codes`.
+fn world_with(codes: &[&str], reject: Vec<&'static str>, extra: &[(&str, &str)]) -> World {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config");
-    std::fs::write(
-        &config,
-        "[profile src]\naws_access_key_id = AKIASOURCE\naws_secret_access_key = src-secret\n\
-         [profile op]\nrole_arn = arn:aws:iam::1:role/eks-operator\nmfa_serial = arn:aws:iam::1:mfa/alice\n\
-         source_profile = src\nregion = eu-west-1\n",
-    )
-    .unwrap();
+    std::fs::write(&config, CONFIG).unwrap();
     let home = dir.path().to_str().unwrap().to_string();
     let mut pairs = vec![
         ("HOME", home.clone()),
         ("AWS_CONFIG_FILE", config.to_str().unwrap().to_string()),
         ("XDG_CACHE_HOME", format!("{home}/cache")),
+        ("KUBECONFIG", format!("{home}/kube/config")),
     ];
-    if let Some(info) = exec_info {
-        pairs.push(("KUBERNETES_EXEC_INFO", info.to_string()));
-    }
+    pairs.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
     let env = Env::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())));
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(T0);
     let (out, err) = (Buf::default(), Buf::default());
-    let sts = FakeSts {
+    let aws = FakeAws {
         calls: Rc::default(),
         reject,
         now,
     };
-    let calls = sts.calls.clone();
-    let prompter = ScriptedPrompter {
-        codes: codes.iter().map(|c| c.to_string()).collect::<VecDeque<_>>(),
-        asked: 0,
-    };
+    let calls = aws.calls.clone();
+    let script = Script::default();
+    script
+        .codes
+        .borrow_mut()
+        .extend(codes.iter().map(|c| c.to_string()));
+    let store = Arc::new(MemoryStore::default());
     let ctx = Ctx::for_test(
         env,
         now,
         TestFakes {
             stdout: Box::new(out.clone()),
             stderr: Box::new(err.clone()),
-            aws: Box::new(sts),
-            prompter: Box::new(prompter),
-            store: Arc::new(MemoryStore::default()),
+            aws: Box::new(aws),
+            sources: Box::new(script),
+            store: store.clone(),
         },
     );
     World {
-        _dir: dir,
+        dir,
         ctx,
         out,
         err,
         calls,
+        store,
+    }
+}
+
+fn world(codes: &[&str], reject: Vec<&'static str>, exec_info: Option<&str>) -> World {
+    match exec_info {
+        Some(info) => world_with(codes, reject, &[("KUBERNETES_EXEC_INFO", info)]),
+        None => world_with(codes, reject, &[]),
     }
 }
 
 const INTERACTIVE: &str =
     r#"{"apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":true}}"#;
 
-fn token_args() -> TokenArgs {
-    TokenArgs {
-        cluster: "prod".into(),
-        aws: AwsArgs {
-            profile: Some("op".into()),
-            region: None,
-        },
+fn op_args() -> AwsArgs {
+    AwsArgs {
+        profile: Some("op".into()),
+        region: None,
     }
 }
 
 fn token(w: &mut World) -> Result<serde_json::Value> {
     let before = w.out.text().len();
-    crate::cmd::token::run(&mut w.ctx, &token_args())?;
+    let args = TokenArgs {
+        cluster: "prod".into(),
+        aws: op_args(),
+    };
+    crate::cmd::token::run(&mut w.ctx, &args)?;
     Ok(serde_json::from_str(&w.out.text()[before..]).unwrap())
+}
+
+fn login(w: &mut World) -> Result<()> {
+    w.ctx.stdin_is_terminal = true;
+    crate::cmd::login::run(&mut w.ctx, &LoginArgs { aws: op_args() })
 }
 
 #[test]
@@ -228,9 +264,14 @@ fn nobody_to_ask_means_login_required_without_calling_sts() {
     );
     let err = token(&mut w).unwrap_err();
     assert!(matches!(err, Error::LoginRequired { .. }), "{err}");
+    assert_eq!(err.exit_code(), crate::error::exit::LOGIN_REQUIRED);
     assert!(
         err.to_string()
-            .contains("run `eksop-auth login --profile op`")
+            .contains("(none is stored; kubectl did not hand over a terminal")
+            && err
+                .to_string()
+                .contains("run `eksop-auth login --profile op`"),
+        "{err}"
     );
     assert!(w.calls.borrow().is_empty());
     assert!(w.out.text().is_empty());
@@ -239,21 +280,155 @@ fn nobody_to_ask_means_login_required_without_calling_sts() {
 #[test]
 fn login_replaces_the_session_and_guards_against_a_reused_code() {
     let mut w = world(&["123456", "123456", "654321"], vec![], None);
-    w.ctx.stdin_is_terminal = true;
-    let args = LoginArgs {
-        aws: AwsArgs {
-            profile: Some("op".into()),
-            region: None,
-        },
-    };
-    crate::cmd::login::run(&mut w.ctx, &args).unwrap();
+    login(&mut w).unwrap();
     assert!(w.err.text().contains(
         "Logged in as arn:aws:sts::1:assumed-role/eks-operator/alice; session valid until"
     ));
     assert!(w.err.text().contains("(12h)"), "{}", w.err.text());
     // The same code again in the same 30-second step: re-asked without an STS call.
-    crate::cmd::login::run(&mut w.ctx, &args).unwrap();
+    login(&mut w).unwrap();
     let codes: Vec<_> = w.calls.borrow().iter().map(|c| c.0.clone()).collect();
     assert_eq!(codes, ["123456", "654321"]);
     assert!(w.err.text().contains("already used"), "{}", w.err.text());
+}
+
+#[test]
+fn credential_process_prints_the_stored_session() {
+    let mut w = world(&["123456"], vec![], None);
+    login(&mut w).unwrap();
+    crate::cmd::credential_process::run(&mut w.ctx, &CredentialProcessArgs { aws: op_args() })
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&w.out.text()).unwrap();
+    assert_eq!(doc["Version"], 1);
+    assert_eq!(doc["AccessKeyId"], "ASIASESSION0");
+    assert_eq!(doc["SessionToken"], "session-token-0");
+    assert_eq!(doc["Expiration"], "2027-01-15T20:00:00Z");
+    assert_eq!(w.calls.borrow().len(), 1, "no second AssumeRole");
+}
+
+#[test]
+fn status_lists_and_verifies_and_logout_honours_aws_default_profile() {
+    let mut w = world_with(&["123456"], vec![], &[("AWS_DEFAULT_PROFILE", "op")]);
+    login(&mut w).unwrap();
+    let status = |w: &mut World, verify| {
+        let before = w.out.text().len();
+        let args = StatusArgs {
+            profile: None,
+            verify,
+        };
+        crate::cmd::status::run(&mut w.ctx, &args).unwrap();
+        w.out.text()[before..].to_string()
+    };
+    let text = status(&mut w, true);
+    assert!(text.starts_with("profile op\n"), "{text}");
+    assert!(text.contains("  store     memory\n"), "{text}");
+    assert!(
+        text.contains("verified  arn:aws:sts::1:assumed-role/eks-operator/alice (ASIASESSION0)"),
+        "{text}"
+    );
+    // No --profile: AWS_DEFAULT_PROFILE names it, as for every other command.
+    let args = LogoutArgs {
+        profile: None,
+        all: false,
+    };
+    crate::cmd::logout::run(&mut w.ctx, &args).unwrap();
+    assert!(
+        w.err.text().contains("Logged out of profile `op`"),
+        "{}",
+        w.err.text()
+    );
+    assert!(w.store.get("op").unwrap().is_none());
+    assert!(status(&mut w, false).starts_with("no sessions"));
+}
+
+#[test]
+fn doctor_passes_with_a_session_and_fails_with_a_typed_error_without() {
+    // A second code keeps the scripted terminal "attached" after login.
+    let mut w = world(&["123456", "999999"], vec![], None);
+    let args = DoctorArgs {
+        aws: op_args(),
+        cluster: None,
+    };
+    let err = crate::cmd::doctor::run(&mut w.ctx, &args).unwrap_err();
+    assert!(matches!(err, Error::ChecksFailed { .. }), "{err}");
+    assert_eq!(err.exit_code(), crate::error::exit::CHECK_FAILED);
+    assert!(
+        w.out
+            .text()
+            .contains("FAIL  session: none is stored; run `eksop-auth login --profile op`"),
+        "{}",
+        w.out.text()
+    );
+    login(&mut w).unwrap();
+    let before = w.out.text().len();
+    let result = crate::cmd::doctor::run(&mut w.ctx, &args);
+    let text = &w.out.text()[before..];
+    assert!(result.is_ok(), "{text}");
+    assert!(
+        text.contains("ok    session store: memory reads and writes"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok    MFA code source: a controlling terminal"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the cluster will see arn:aws:sts::1:assumed-role/eks-operator/alice"),
+        "{text}"
+    );
+    assert!(text.ends_with("all checks passed\n"), "{text}");
+}
+
+fn setup_args(dry_run: bool) -> SetupArgs {
+    SetupArgs {
+        cluster: "prod".into(),
+        profile: "op".into(),
+        source_profile: None,
+        role_arn: None,
+        mfa_serial: None,
+        region: None,
+        duration: None,
+        mfa_process: None,
+        alias: Some("prod".into()),
+        kubeconfig: None,
+        endpoint: None,
+        certificate_authority_data: None,
+        cli_profile: Some("ops".into()),
+        dry_run,
+    }
+}
+
+#[test]
+fn setup_shows_then_writes_both_files_with_the_cluster_from_eks() {
+    let mut w = world(&["123456"], vec![], None);
+    login(&mut w).unwrap();
+    crate::cmd::setup::run(&mut w.ctx, &setup_args(true)).unwrap();
+    let diff = w.out.text();
+    assert!(diff.contains("+[profile ops]"), "{diff}");
+    assert!(
+        diff.contains("+    server: https://prod.eks.example"),
+        "{diff}"
+    );
+    assert!(
+        !w.dir.path().join("kube/config").exists(),
+        "a dry run writes nothing"
+    );
+
+    crate::cmd::setup::run(&mut w.ctx, &setup_args(false)).unwrap();
+    let kube = std::fs::read_to_string(w.dir.path().join("kube/config")).unwrap();
+    assert!(
+        kube.contains("command: /opt/eksop-auth/bin/eksop-auth"),
+        "{kube}"
+    );
+    assert!(kube.contains("current-context: prod"), "{kube}");
+    let config = std::fs::read_to_string(w.dir.path().join("config")).unwrap();
+    assert!(config.starts_with(CONFIG), "{config}");
+    assert!(
+        config.contains(
+            "[profile ops]\ncredential_process = /opt/eksop-auth/bin/eksop-auth credential-process --profile op\nregion = eu-west-1\n"
+        ),
+        "{config}"
+    );
+    assert!(w.err.text().contains("updated"), "{}", w.err.text());
+    assert_eq!(w.calls.borrow().len(), 1, "setup used the stored session");
 }

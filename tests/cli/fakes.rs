@@ -11,6 +11,7 @@ use crate::harness::{Output, repo_root, run_with_input};
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn fakeaws_script() -> String {
+    crate::harness::need_python_module("cryptography", "cryptography");
     repo_root()
         .join("tests/support/fakeaws.py")
         .to_string_lossy()
@@ -202,6 +203,7 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
+        crate::harness::need_python_module("moto.server", "moto[server]");
         let state = tempfile::Builder::new()
             .prefix("eksop-moto-")
             .tempdir()
@@ -230,6 +232,8 @@ pub struct SecretService {
 
 impl SecretService {
     pub fn start() -> SecretService {
+        crate::harness::need("dbus-daemon");
+        crate::harness::need("gnome-keyring-daemon");
         let dir = tempfile::Builder::new()
             .prefix("eksop-dbus-")
             .tempdir()

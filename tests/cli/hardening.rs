@@ -323,7 +323,7 @@ fn status_verify_shows_who_the_cluster_sees() {
     assert!(
         out.success()
             .stdout
-            .contains("verified  NO: the session is no longer in the file store"),
+            .contains("verified  NO: none is stored; run `eksop-auth login"),
         "{}",
         out.stdout
     );

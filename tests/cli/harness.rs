@@ -16,6 +16,58 @@ pub const SESSION_TOKEN: &str = "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22
 /// Every process a test starts must finish within this.
 pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// What to install for each program the tests run (./scripts/test installs them all).
+const TOOLS: &[(&str, &str)] = &[
+    ("kubectl", "the Debian package `kubectl`"),
+    ("aws", "the PyPI package `awscli`"),
+    ("cfn-lint", "the PyPI package `cfn-lint`"),
+    ("faketime", "the Debian package `faketime`"),
+    ("keyctl", "the Debian package `keyutils`"),
+    ("secret-tool", "the Debian package `libsecret-tools`"),
+    ("python3", "the Debian package `python3`"),
+    ("dbus-daemon", "the Debian package `dbus`"),
+    ("dbus-send", "the Debian package `dbus`"),
+    ("gnome-keyring-daemon", "the Debian package `gnome-keyring`"),
+];
+
+/// Fails the test with what to install when `program` is not on PATH.
+#[track_caller]
+pub fn need(program: &str) {
+    if program.contains('/') {
+        return;
+    }
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()));
+    if !found {
+        let hint = TOOLS
+            .iter()
+            .find(|(p, _)| *p == program)
+            .map_or("see ./scripts/test", |(_, h)| h);
+        panic!(
+            "this test needs `{program}`, which is not on PATH: install {hint}, or run \
+             ./scripts/test, which installs every test dependency"
+        );
+    }
+}
+
+/// Fails the test with what to install when python3 cannot import `module`.
+#[track_caller]
+pub fn need_python_module(module: &str, package: &str) {
+    need("python3");
+    let ok = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "this test needs the Python module `{module}`: install the PyPI package `{package}` \
+         (python3 -m pip install '{package}'), or run ./scripts/test, which installs every \
+         test dependency"
+    );
+}
+
 /// The repository root (for tests/support scripts).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -149,6 +201,7 @@ impl Home {
 
     /// A command with exactly this home's environment.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        need(&program.as_ref().to_string_lossy());
         let mut c = Command::new(program);
         c.env_clear().envs(&self.env).current_dir(self.path());
         c

@@ -283,7 +283,7 @@ fn doctor_names_each_failure_and_its_fix() {
     for line in [
         "FAIL  MFA code source",
         &format!(
-            "FAIL  session: none stored; run `eksop-auth login --profile {}`",
+            "FAIL  session: none is stored; run `eksop-auth login --profile {}`",
             home.profile
         ),
         "FAIL  kubeconfig",
@@ -375,4 +375,21 @@ fn completions_man_page_help_and_version() {
             help.stdout
         );
     }
+}
+
+#[test]
+fn a_missing_test_tool_names_what_to_install() {
+    let panic = std::panic::catch_unwind(|| crate::harness::need("no-such-tool-eksop"))
+        .expect_err("a missing tool fails the test");
+    let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        text.contains("`no-such-tool-eksop`") && text.contains("./scripts/test"),
+        "{text}"
+    );
+    let panic = std::panic::catch_unwind(|| {
+        crate::harness::need_python_module("no_such_module_eksop", "no-such-package")
+    })
+    .expect_err("a missing module fails the test");
+    let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(text.contains("pip install 'no-such-package'"), "{text}");
 }

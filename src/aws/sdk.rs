@@ -1,0 +1,304 @@
+//! `AwsApi` over aws-config and the SDK clients: the only code that imports them. Every
+//! client gets our HTTP stack, our clock and bounded retries and timeouts; aws-config's
+//! credential chain gets our environment snapshot, never the process's.
+
+use std::time::{Duration, SystemTime};
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_sdk_sts::error::SdkError;
+use aws_sdk_sts::operation::RequestId;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_types::os_shim_internal::{Env as SdkEnv, Fs};
+use aws_types::region::Region;
+
+use super::answer::{
+    CONNECT_TIMEOUT_SECS, Call, OPERATION_TIMEOUT_SECS, assume_role_error, credentials_error,
+    fault, field,
+};
+use super::http::{self, Proxies};
+use super::{
+    AssumeRoleRequest, AssumedRole, AwsApi, ChainRequest, ClusterInfo, DescribeClusterRequest,
+    StsProbe,
+};
+use crate::clock::Clock;
+use crate::credentials::Credentials;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::sts_endpoint::StsEndpoint;
+
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Throttling and 5xx are retried with exponential backoff and jitter (the SDK's standard
+/// mode), four attempts in all.
+const MAX_ATTEMPTS: u32 = 4;
+
+/// The real implementation.
+#[derive(Debug)]
+pub(crate) struct SdkAws {
+    env: Env,
+    proxies: Proxies,
+    clock: Clock,
+}
+
+impl SdkAws {
+    pub(crate) fn new(env: &Env, clock: Clock) -> Self {
+        SdkAws {
+            env: env.clone(),
+            proxies: Proxies::from_env(env),
+            clock,
+        }
+    }
+
+    fn http(&self) -> SharedHttpClient {
+        http::client(&self.proxies)
+    }
+
+    fn sts_client(&self, creds: &Credentials, endpoint: &StsEndpoint) -> aws_sdk_sts::Client {
+        let config = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(endpoint.signing_region.clone()))
+            .endpoint_url(endpoint.base_url.trim_end_matches('/'))
+            .credentials_provider(sdk_credentials(creds))
+            .http_client(self.http())
+            .time_source(self.clock)
+            .retry_config(retries())
+            .timeout_config(timeouts())
+            .build();
+        aws_sdk_sts::Client::from_conf(config)
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))
+}
+
+fn retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(5))
+}
+
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(CONNECT_TIMEOUT_SECS))
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(Duration::from_secs(OPERATION_TIMEOUT_SECS))
+        .build()
+}
+
+fn sdk_credentials(creds: &Credentials) -> aws_credential_types::Credentials {
+    aws_credential_types::Credentials::new(
+        creds.access_key_id.clone(),
+        creds.secret_access_key.expose().clone(),
+        creds.session_token.as_ref().map(|t| t.expose().clone()),
+        creds.expires_at,
+        "eksop-auth",
+    )
+}
+
+fn sts_call<'a>(operation: &'static str, endpoint: &'a StsEndpoint) -> Call<'a> {
+    Call {
+        service: "STS",
+        operation,
+        endpoint: &endpoint.base_url,
+        setting: "AWS_ENDPOINT_URL_STS",
+    }
+}
+
+impl AwsApi for SdkAws {
+    fn assume_role(&self, req: &AssumeRoleRequest<'_>) -> Result<AssumedRole> {
+        let call = sts_call("AssumeRole", req.endpoint);
+        let client = self.sts_client(req.source, req.endpoint);
+        let out = runtime()?.block_on(
+            client
+                .assume_role()
+                .role_arn(req.role_arn)
+                .role_session_name(req.session_name)
+                .serial_number(req.mfa_serial)
+                .token_code(req.code.expose())
+                .duration_seconds(req.duration_seconds)
+                .send(),
+        );
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => return Err(assume_role_error(req, fault(call, e)?, call)),
+        };
+        let request_id = out.request_id().map(str::to_string);
+        let c = out.credentials().ok_or_else(|| {
+            Error::service(
+                "STS",
+                "AssumeRole",
+                "EmptyResponse",
+                "the response carried no credentials",
+                "",
+                "",
+            )
+        })?;
+        let expires_at = SystemTime::try_from(*c.expiration())
+            .map_err(|e| Error::Internal(format!("AssumeRole expiration out of range: {e}")))?;
+        Ok(AssumedRole {
+            creds: Credentials {
+                access_key_id: c.access_key_id().to_string(),
+                secret_access_key: Secret::new(c.secret_access_key().to_string()),
+                session_token: Some(Secret::new(c.session_token().to_string())),
+                expires_at: Some(expires_at),
+            },
+            expires_at,
+            assumed_arn: out
+                .assumed_role_user()
+                .map(|u| u.arn().to_string())
+                .unwrap_or_default(),
+            request_id,
+        })
+    }
+
+    fn describe_cluster(&self, req: &DescribeClusterRequest<'_>) -> Result<ClusterInfo> {
+        let mut config = aws_sdk_eks::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(req.region.to_string()))
+            .credentials_provider(sdk_credentials(req.creds))
+            .http_client(self.http())
+            .time_source(self.clock)
+            .retry_config(retries())
+            .timeout_config(timeouts());
+        if let Some(url) = req.endpoint_url {
+            config = config.endpoint_url(url);
+        }
+        let client = aws_sdk_eks::Client::from_conf(config.build());
+        let shown = req
+            .endpoint_url
+            .map_or_else(|| format!("EKS in {}", req.region), str::to_string);
+        let call = Call {
+            service: "EKS",
+            operation: "DescribeCluster",
+            endpoint: &shown,
+            setting: "AWS_ENDPOINT_URL_EKS",
+        };
+        match runtime()?.block_on(client.describe_cluster().name(req.name).send()) {
+            Ok(out) => {
+                let c = out.cluster().ok_or_else(|| {
+                    Error::service(
+                        "EKS",
+                        "DescribeCluster",
+                        "EmptyResponse",
+                        "the response carried no cluster",
+                        "",
+                        "",
+                    )
+                })?;
+                Ok(ClusterInfo {
+                    arn: c.arn().unwrap_or_default().to_string(),
+                    endpoint: c.endpoint().unwrap_or_default().to_string(),
+                    ca_data: c
+                        .certificate_authority()
+                        .and_then(|ca| ca.data())
+                        .unwrap_or_default()
+                        .to_string(),
+                })
+            }
+            Err(SdkError::ServiceError(se)) if se.err().is_resource_not_found_exception() => {
+                Err(Error::Config(format!(
+                    "EKS has no cluster named `{}` in {}; check --cluster and --region (`aws eks \
+                     list-clusters --region {}` lists them)",
+                    req.name, req.region, req.region
+                )))
+            }
+            Err(e) => {
+                let mut f = fault(call, e)?;
+                f.message = format!(
+                    "{}. The eks-operator role needs eks:DescribeCluster; or pass --endpoint and \
+                     --certificate-authority-data to skip the call",
+                    f.message.trim_end_matches('.')
+                );
+                Err(f.into_error(call))
+            }
+        }
+    }
+
+    fn probe_sts(&self, url: &str, cluster: Option<&str>) -> Result<StsProbe> {
+        let mut headers = vec![("accept", "application/json")];
+        if let Some(c) = cluster {
+            headers.push((crate::eks_token::CLUSTER_ID_HEADER, c));
+        }
+        // The URL may carry a session token: messages name the host only.
+        let host = url.split('?').next().unwrap_or("").to_string();
+        let answer = runtime()?
+            .block_on(http::get(&self.proxies, url, &headers, ATTEMPT_TIMEOUT))
+            .map_err(|detail| Error::Unreachable {
+                service: "STS",
+                operation: "GetCallerIdentity",
+                detail: detail.replace(url, &host),
+                endpoint: host.clone(),
+                setting: "AWS_ENDPOINT_URL_STS",
+            })?;
+        Ok(StsProbe {
+            status: answer.status,
+            date: answer
+                .date
+                .as_deref()
+                .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok())
+                .map(SystemTime::from),
+            arn: field(&answer.body, "Arn"),
+            detail: field(&answer.body, "Code")
+                .or_else(|| field(&answer.body, "Message"))
+                .unwrap_or_default(),
+        })
+    }
+
+    fn caller_identity(&self, creds: &Credentials, endpoint: &StsEndpoint) -> Result<String> {
+        let call = sts_call("GetCallerIdentity", endpoint);
+        let client = self.sts_client(creds, endpoint);
+        match runtime()?.block_on(client.get_caller_identity().send()) {
+            Ok(out) => Ok(out.arn().unwrap_or_default().to_string()),
+            Err(e) => Err(fault(call, e)?.into_error(call)),
+        }
+    }
+
+    fn load_credentials(&self, req: &ChainRequest<'_>) -> Result<Credentials> {
+        // aws-config reads the environment we give it: ours, and without the key pair when
+        // `--profile` must win over it.
+        let env = if req.use_env {
+            self.env.clone()
+        } else {
+            self.env.without(&[
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN",
+            ])
+        };
+        runtime()?.block_on(async {
+            let config = aws_config::defaults(BehaviorVersion::latest())
+                .env(SdkEnv::from(env.vars().clone()))
+                .fs(Fs::real())
+                .time_source(self.clock)
+                .http_client(self.http())
+                .retry_config(retries())
+                .timeout_config(timeouts())
+                .region(req.region.map(|r| Region::new(r.to_string())))
+                .profile_name(req.profile)
+                .load()
+                .await;
+            let provider = config
+                .credentials_provider()
+                .ok_or_else(|| Error::NoCredentials {
+                    detail: format!(" for profile `{}`", req.profile),
+                })?;
+            match provider.provide_credentials().await {
+                Ok(c) => Ok(Credentials {
+                    access_key_id: c.access_key_id().to_string(),
+                    secret_access_key: Secret::new(c.secret_access_key().to_string()),
+                    session_token: c.session_token().map(|t| Secret::new(t.to_string())),
+                    expires_at: c.expiry(),
+                }),
+                Err(e) => Err(credentials_error(req, &e)),
+            }
+        })
+    }
+}
