@@ -4,11 +4,13 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A snapshot of the process environment (empty values count as unset, as in the AWS SDKs).
+/// Cheap to clone: the seams that need it share one copy.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Env {
-    vars: HashMap<String, String>,
+    vars: Arc<HashMap<String, String>>,
     /// This program's path, when a test sets it; otherwise asked of the OS on demand.
     exe: Option<PathBuf>,
 }
@@ -17,9 +19,11 @@ impl Env {
     #[allow(clippy::disallowed_methods)]
     pub(crate) fn from_process() -> Self {
         Env {
-            vars: std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
+            vars: Arc::new(
+                std::env::vars_os()
+                    .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                    .collect(),
+            ),
             exe: None,
         }
     }
@@ -27,10 +31,12 @@ impl Env {
     #[cfg(test)]
     pub(crate) fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         Env {
-            vars: pairs
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            vars: Arc::new(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
             exe: Some(PathBuf::from("/opt/eksop-auth/bin/eksop-auth")),
         }
     }
@@ -78,7 +84,7 @@ impl Env {
     /// must win over it).
     pub(crate) fn without(&self, keys: &[&str]) -> Env {
         let mut env = self.clone();
-        env.vars.retain(|k, _| !keys.contains(&k.as_str()));
+        Arc::make_mut(&mut env.vars).retain(|k, _| !keys.contains(&k.as_str()));
         env
     }
 

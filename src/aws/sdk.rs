@@ -36,10 +36,11 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_ATTEMPTS: u32 = 4;
 
 /// The real implementation.
+/// Built for every process but used only off the warm path, so it only keeps a handle on
+/// the environment until a call needs more.
 #[derive(Debug)]
 pub(crate) struct SdkAws {
     env: Env,
-    proxies: Proxies,
     clock: Clock,
 }
 
@@ -47,13 +48,16 @@ impl SdkAws {
     pub(crate) fn new(env: &Env, clock: Clock) -> Self {
         SdkAws {
             env: env.clone(),
-            proxies: Proxies::from_env(env),
             clock,
         }
     }
 
+    fn proxies(&self) -> Proxies {
+        Proxies::from_env(&self.env)
+    }
+
     fn http(&self) -> SharedHttpClient {
-        http::client(&self.proxies)
+        http::client(&self.proxies())
     }
 
     fn sts_client(&self, creds: &Credentials, endpoint: &StsEndpoint) -> aws_sdk_sts::Client {
@@ -230,7 +234,7 @@ impl AwsApi for SdkAws {
         // The URL may carry a session token: messages name the host only.
         let host = url.split('?').next().unwrap_or("").to_string();
         let answer = runtime()?
-            .block_on(http::get(&self.proxies, url, &headers, ATTEMPT_TIMEOUT))
+            .block_on(http::get(&self.proxies(), url, &headers, ATTEMPT_TIMEOUT))
             .map_err(|detail| Error::Unreachable {
                 service: "STS",
                 operation: "GetCallerIdentity",
