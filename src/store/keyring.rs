@@ -2,6 +2,7 @@
 //! `Bounded`, which gives every call on it a deadline.
 
 use std::sync::Arc;
+#[cfg(target_os = "linux")]
 use std::time::Duration;
 
 use keyring_core::{CredentialStore, Entry};
@@ -80,16 +81,20 @@ impl SecretStore for KeyringStore {
 }
 
 /// How long a keyring may take to answer one call (time enough to type an unlock password).
+#[cfg(target_os = "linux")]
 pub(crate) const KEYRING_DEADLINE: Duration = Duration::from_secs(30);
 
 /// A keyring store whose calls run on a helper thread with a deadline. A locked Secret
 /// Service can wait on an unlock dialog that nobody answers (a GUI-less session, or k9s
-/// refreshing in the background); `token` must not hang on it.
+/// refreshing in the background); `token` must not hang on it. (Linux: Keychain and
+/// Credential Manager answer locally.)
+#[cfg(target_os = "linux")]
 pub(crate) struct Bounded {
     inner: Arc<KeyringStore>,
     limit: Duration,
 }
 
+#[cfg(target_os = "linux")]
 impl std::fmt::Debug for Bounded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bounded")
@@ -99,6 +104,7 @@ impl std::fmt::Debug for Bounded {
     }
 }
 
+#[cfg(target_os = "linux")]
 impl Bounded {
     pub(crate) fn new(inner: KeyringStore, limit: Duration) -> Self {
         Bounded {
@@ -130,6 +136,7 @@ impl Bounded {
     }
 }
 
+#[cfg(target_os = "linux")]
 impl SecretStore for Bounded {
     fn backends(&self) -> Vec<Backend> {
         self.inner.backends()

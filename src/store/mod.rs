@@ -15,6 +15,8 @@
 
 mod file;
 mod keyring;
+// Secret Service behind the kernel keyring: only Linux has both.
+#[cfg(target_os = "linux")]
 mod layered;
 #[cfg(test)]
 mod memory;
