@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::log::{Log, Verbosity, debug};
 use crate::mfa::{CodeSources, RealSources};
 use crate::settings::{ConfigFiles, Settings};
-use crate::store::{SecretStore, Stores};
+use crate::store::{Reach, SecretStore, Stores};
 
 pub(crate) struct Ctx {
     pub(crate) env: Env,
@@ -86,7 +86,7 @@ impl Ctx {
     }
 
     /// Every store that may hold a copy of a session (for `logout`).
-    pub(crate) fn every_store(&self) -> Result<Vec<Box<dyn SecretStore>>> {
+    pub(crate) fn every_store(&self) -> Result<Vec<Reach>> {
         Ok(self.stores.every(&self.env, &self.cache()?))
     }
 
@@ -134,6 +134,11 @@ pub(crate) mod testing {
                 stores: Stores::memory(fakes.store),
                 stdin_is_terminal: false,
             }
+        }
+
+        /// Swaps in another session store.
+        pub(crate) fn set_stores(&mut self, stores: Stores) {
+            self.stores = stores;
         }
 
         /// Moves the fixed clock.

@@ -98,6 +98,14 @@ impl Env {
     }
 }
 
+/// Whether `EKSOP_AUTH_FAULT` names this fault point (debug builds only; see
+/// `fsutil::fault_point`).
+#[cfg(debug_assertions)]
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn fault_requested(name: &str) -> bool {
+    std::env::var("EKSOP_AUTH_FAULT").is_ok_and(|v| v.split(',').any(|f| f == name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::Env;

@@ -55,6 +55,15 @@ pub(crate) enum Error {
         extra: String,
     },
 
+    /// The profile now names another identity than the one the stored session was made
+    /// from, and nobody can type a code for a fresh login.
+    #[error("{change}; run `eksop-auth login --profile {profile}`")]
+    IdentityChanged { profile: String, change: String },
+
+    /// Another process's login, which this one waited on, failed with this.
+    #[error("{message}")]
+    Relayed { exit_code: u8, message: String },
+
     /// The MFA code could not be had (mfa_process failed, the prompt failed or was closed).
     #[error("{0}")]
     Mfa(String),
@@ -100,6 +109,24 @@ pub(crate) enum Error {
     #[error("{0}")]
     Service(Box<ServiceFailure>),
 
+    /// An AWS answer that cannot be used: cut short, empty fields, an impossible expiry, a
+    /// body that is not AWS's. Nothing was stored.
+    #[error(
+        "{service} returned an incomplete answer to {operation} (HTTP {status}{request_id}): \
+         {problem}; nothing was stored. A proxy or network device that cuts or rewrites \
+         answers usually causes this, or a clock that is wrong: try again, compare `date -u` \
+         with the real time, and check HTTPS_PROXY and {setting}"
+    )]
+    IncompleteAnswer {
+        service: &'static str,
+        operation: &'static str,
+        status: u16,
+        /// Empty, or `, request id …`.
+        request_id: String,
+        problem: String,
+        setting: &'static str,
+    },
+
     /// An AWS endpoint could not be reached at all.
     #[error(
         "cannot reach {service} at {endpoint} for {operation}: {detail}. Check the network \
@@ -118,6 +145,14 @@ pub(crate) enum Error {
     #[error("{backend} keyring: {detail}")]
     Store { backend: Backend, detail: String },
 
+    /// `logout` could not reach every copy; the metadata stays so the next `logout` can.
+    #[error(
+        "could not remove every copy of the session: {missing}. eksop-auth refuses those \
+         copies from now on; run `eksop-auth logout {again}` where they can be reached (e.g. \
+         in your desktop session) to remove them"
+    )]
+    LogoutIncomplete { missing: String, again: String },
+
     /// No keyring backend works on this machine.
     #[error(
         "no OS keyring is available ({detail}). On a desktop, unlock or start your keyring \
@@ -133,6 +168,15 @@ pub(crate) enum Error {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+
+    /// A file or folder in the cache dir is not safely ours (foreign owner, writable by
+    /// others, a symbolic link): someone else could have put it there.
+    #[error("refusing to use {}: {problem}; {fix}", path.display())]
+    UnsafePath {
+        path: PathBuf,
+        problem: String,
+        fix: String,
     },
 
     /// Another process held the profile's login lock for too long.
@@ -208,15 +252,20 @@ impl Error {
             Error::Config(_) | Error::UnknownProfile { .. } | Error::ProfileIncomplete { .. } => {
                 exit::CONFIG
             }
-            Error::LoginRequired { .. } => exit::LOGIN_REQUIRED,
+            Error::LoginRequired { .. } | Error::IdentityChanged { .. } => exit::LOGIN_REQUIRED,
+            Error::Relayed { exit_code, .. } => *exit_code,
             Error::NoCredentials { .. } | Error::Credentials { .. } => exit::CREDENTIALS,
             Error::Mfa(_) | Error::MfaCodeRejected { .. } | Error::MfaCodeReused { .. } => {
                 exit::MFA
             }
             Error::AccessDenied { .. } | Error::DurationTooLong { .. } => exit::ACCESS_DENIED,
-            Error::Service(_) | Error::Unreachable { .. } => exit::AWS,
-            Error::Store { .. } | Error::NoKeyring { .. } => exit::STORE,
-            Error::Io { .. } => exit::FILE,
+            Error::Service(_) | Error::Unreachable { .. } | Error::IncompleteAnswer { .. } => {
+                exit::AWS
+            }
+            Error::Store { .. } | Error::NoKeyring { .. } | Error::LogoutIncomplete { .. } => {
+                exit::STORE
+            }
+            Error::Io { .. } | Error::UnsafePath { .. } => exit::FILE,
             Error::LockTimeout { .. } => exit::LOCK_TIMEOUT,
             Error::ChecksFailed { .. } => exit::CHECK_FAILED,
             Error::Output(_) => exit::OUTPUT,
@@ -300,6 +349,27 @@ mod tests {
                 detail: "refused".into(),
                 setting: "AWS_ENDPOINT_URL_STS",
             },
+            Error::IncompleteAnswer {
+                service: "STS",
+                operation: "AssumeRole",
+                status: 200,
+                request_id: ", request id r".into(),
+                problem: "the session token is empty".into(),
+                setting: "AWS_ENDPOINT_URL_STS",
+            },
+            Error::IdentityChanged {
+                profile: "p".into(),
+                change: "profile `p` now uses source profile `b`".into(),
+            },
+            Error::LogoutIncomplete {
+                missing: "profile `p` in secret-service (gone)".into(),
+                again: "--all".into(),
+            },
+            Error::UnsafePath {
+                path: PathBuf::from("/c/store"),
+                problem: "it belongs to uid 1".into(),
+                fix: "remove it".into(),
+            },
         ]
     }
 
@@ -355,7 +425,11 @@ mod tests {
                 exit::ACCESS_DENIED,
                 exit::STORE,
                 exit::LOCK_TIMEOUT,
-                exit::AWS
+                exit::AWS,
+                exit::AWS,
+                exit::LOGIN_REQUIRED,
+                exit::STORE,
+                exit::FILE
             ]
         );
     }

@@ -1,37 +1,94 @@
 //! Private directories and atomic file writes: the only way this program writes a file.
-//! A reader sees the old file or the new one, never half of either.
+//! A reader sees the old file or the new one, never half of either; a writer killed
+//! half-way leaves a temp file that the next write (or `logout`) removes.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 
-/// Creates `dir` (and parents) and makes it 0700 on Unix.
+/// Creates `dir` and every missing parent as 0700 on Unix, whatever the umask. Folders
+/// that already exist are left as they are.
 pub(crate) fn private_dir(dir: &Path) -> Result<()> {
-    fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let perms = fs::Permissions::from_mode(0o700);
-        fs::set_permissions(dir, perms)
-            .map_err(|e| Error::io("cannot restrict permissions of", dir, e))?;
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && fs::symlink_metadata(d).is_err())
+        .collect();
+    for d in missing.into_iter().rev() {
+        #[cfg(unix)]
+        let builder = {
+            let mut b = fs::DirBuilder::new();
+            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+            b
+        };
+        #[cfg(not(unix))]
+        let builder = fs::DirBuilder::new();
+        match builder.create(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io("cannot create directory", d, e)),
+        }
+        // The umask can only take bits away from 0700; make it exactly 0700.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(d, fs::Permissions::from_mode(0o700))
+                .map_err(|e| Error::io("cannot restrict permissions of", d, e))?;
+        }
     }
     Ok(())
 }
 
+/// How a write treats a symbolic link where the file should be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Links {
+    /// Write the file the link points at (a dotfiles manager's kubeconfig).
+    Follow,
+    /// Replace the link itself; never touch what it points at (our cache files).
+    Replace,
+}
+
+/// A fault point for the crash tests: with `EKSOP_AUTH_FAULT=<name>` a debug build aborts
+/// here, as a power cut or `kill -9` would. Release builds have no fault points.
+pub(crate) fn fault_point(name: &str) {
+    #[cfg(debug_assertions)]
+    if crate::env::fault_requested(name) {
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
+}
+
 /// Writes `bytes` to `path` through a temp file in the same directory (fsync, rename).
-/// `mode` is the new file's permission bits on Unix (e.g. 0o600).
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    // A symlinked file (dotfiles managers) is written through, not replaced by a file.
-    let resolved = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path).ok(),
+/// `mode` is the new file's permission bits on Unix (e.g. 0o600). The temp file has a name
+/// no other writer uses, is removed on every error, and temp files that crashed writers
+/// left beside `path` are removed first.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32, links: Links) -> Result<()> {
+    write_atomic_with(path, bytes, mode, links, Duration::ZERO)
+}
+
+/// As `write_atomic`; temp files of writers that are gone are removed only once they are
+/// `stale_after` old (a shared or network home may hold another host's write in progress).
+fn write_atomic_with(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    links: Links,
+    stale_after: Duration,
+) -> Result<()> {
+    let resolved = match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() && links == Links::Follow => {
+            fs::canonicalize(path).ok()
+        }
         _ => None,
     };
     let path = resolved.as_deref().unwrap_or(path);
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    clean_stale_temps(dir, stale_after);
+    let tmp = dir.join(temp_name(name));
     let result = (|| -> std::io::Result<()> {
         let mut opts = OpenOptions::new();
         opts.write(true).create_new(true);
@@ -51,6 +108,8 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         }
         f.write_all(bytes)?;
         f.sync_all()?;
+        let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        fault_point(&format!("before-rename:{folder}"));
         fs::rename(&tmp, path)?;
         if let Ok(d) = File::open(dir) {
             let _ = d.sync_all();
@@ -62,6 +121,78 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         return Err(Error::io("cannot write", path, e));
     }
     Ok(())
+}
+
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// `.<name>.<pid>.<random>.tmp`: unique to this write (a reused pid gets another name).
+fn temp_name(name: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    // RandomState is seeded from the OS once per thread and differs per instance.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    format!(
+        ".{name}.{}.{:016x}{TEMP_SUFFIX}",
+        std::process::id(),
+        h.finish()
+    )
+}
+
+/// The writer's pid in a temp name of ours (`.<name>.<pid>.<16 hex digits>.tmp`).
+fn temp_owner(file_name: &str) -> Option<u32> {
+    let stem = file_name.strip_prefix('.')?.strip_suffix(TEMP_SUFFIX)?;
+    let mut parts = stem.rsplitn(3, '.');
+    let random = parts.next()?;
+    let pid = parts.next()?.parse().ok()?;
+    let target = parts.next()?;
+    (random.len() == 16 && random.bytes().all(|b| b.is_ascii_hexdigit()) && !target.is_empty())
+        .then_some(pid)
+}
+
+/// Removes temp files in `dir` whose writer is gone and that are at least `min_age` old
+/// (best effort).
+pub(crate) fn clean_stale_temps(dir: &Path, min_age: Duration) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temp_owner) else {
+            continue;
+        };
+        let old_enough = min_age.is_zero()
+            || entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= min_age);
+        if pid != std::process::id() && old_enough && !process_alive(pid) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    // EPERM means it exists (and is someone else's); ESRCH means it is gone.
+    !matches!(
+        rustix::process::test_kill_process(pid),
+        Err(e) if e == rustix::io::Errno::SRCH
+    )
+}
+
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    // Without a cheap liveness check, keep the file: a stale one never blocks a write.
+    true
 }
 
 /// Reads a file; `Ok(None)` when it does not exist.
@@ -82,22 +213,6 @@ pub(crate) fn remove_optional(path: &Path) -> Result<()> {
     }
 }
 
-/// Characters that stay as they are in a file or item name: `[A-Za-z0-9._-]`.
-const NAME_KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.');
-
-/// A name safe in a file name and a keyring item: `[A-Za-z0-9._-]` kept, the rest `%XX`,
-/// and no leading dot.
-pub(crate) fn safe_name(name: &str) -> String {
-    let out: String = percent_encoding::utf8_percent_encode(name, NAME_KEEP).collect();
-    match out.strip_prefix('.') {
-        Some(rest) => format!("%2E{rest}"),
-        None => out,
-    }
-}
-
 /// Writes `new` atomically when it differs from `old`, keeping the original's permissions
 /// and backing the original up once (`<file>.eksop-auth.bak`). New files are 0600 in a
 /// 0700 directory.
@@ -106,10 +221,12 @@ pub(crate) fn write_if_changed(path: &Path, old: Option<&str>, new: &str) -> Res
         return Ok(false);
     }
     let mode = existing_mode(path).unwrap_or(0o600);
+    // The user's own folders may be shared or on a network disk: leave young temp files.
+    let stale = Duration::from_secs(60);
     if let Some(old) = old {
         let backup = PathBuf::from(format!("{}.eksop-auth.bak", path.display()));
         if !backup.exists() {
-            write_atomic(&backup, old.as_bytes(), mode)?;
+            write_atomic_with(&backup, old.as_bytes(), mode, Links::Replace, stale)?;
         }
     } else if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
@@ -117,7 +234,7 @@ pub(crate) fn write_if_changed(path: &Path, old: Option<&str>, new: &str) -> Res
     {
         private_dir(dir)?;
     }
-    write_atomic(path, new.as_bytes(), mode)?;
+    write_atomic_with(path, new.as_bytes(), mode, Links::Follow, stale)?;
     Ok(true)
 }
 
@@ -126,7 +243,7 @@ fn existing_mode(path: &Path) -> Option<u32> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(path)
+        fs::metadata(path)
             .ok()
             .map(|m| m.permissions().mode() & 0o7777)
     }
@@ -147,20 +264,16 @@ mod tests {
         let sub = dir.path().join("a/b");
         private_dir(&sub).unwrap();
         let p = sub.join("f.json");
-        write_atomic(&p, b"one", 0o600).unwrap();
-        write_atomic(&p, b"two", 0o600).unwrap();
+        write_atomic(&p, b"one", 0o600, Links::Replace).unwrap();
+        write_atomic(&p, b"two", 0o600, Links::Replace).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
-            assert_eq!(
-                fs::metadata(&sub).unwrap().permissions().mode() & 0o777,
-                0o700
-            );
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&p), 0o600);
+            assert_eq!(mode(&sub), 0o700);
+            assert_eq!(mode(&dir.path().join("a")), 0o700, "parents we create too");
         }
         assert_eq!(
             fs::read_dir(&sub).unwrap().count(),
@@ -170,9 +283,40 @@ mod tests {
     }
 
     #[test]
-    fn safe_names() {
-        assert_eq!(safe_name("ops-eks_operator.1"), "ops-eks_operator.1");
-        assert_eq!(safe_name("a/b c"), "a%2Fb%20c");
-        assert_eq!(safe_name(".."), "%2E.");
+    fn temp_names_are_unique_and_stale_ones_go() {
+        let a = temp_name("f.json");
+        assert_ne!(a, temp_name("f.json"));
+        assert_eq!(temp_owner(&a), Some(std::process::id()));
+        assert_eq!(temp_owner("f.json"), None);
+        let dir = tempfile::tempdir().unwrap();
+        // A writer that died (pid 0x7fffffff does not exist) and one that is alive (us).
+        let dead = dir.path().join(".f.json.2147483646.00000000000000aa.tmp");
+        let not_ours = dir.path().join(".f.json.2147483646.tmp");
+        fs::write(&not_ours, "someone else's").unwrap();
+        let live = dir.path().join(&a);
+        fs::write(&dead, "secret").unwrap();
+        fs::write(&live, "in progress").unwrap();
+        clean_stale_temps(dir.path(), Duration::ZERO);
+        assert!(!dead.exists() && live.exists() && not_ours.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_is_followed_or_replaced_as_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        fs::write(&target, "original").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomic(&link, b"through", 0o600, Links::Follow).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"through");
+        write_atomic(&link, b"replaced", 0o600, Links::Replace).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"through");
+        assert!(
+            !fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 }

@@ -2,8 +2,7 @@
 //! data file, never a shared temp dir; see int128/kubelogin#627 and #1144 for why), held
 //! across re-read → MFA → AssumeRole → store, so N parallel callers prompt once.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::path::Path;
+use std::fs::{File, TryLockError};
 use std::time::{Duration, Instant};
 
 use crate::cache::{Area, CacheDir};
@@ -24,24 +23,26 @@ pub(crate) trait WaitObserver {
     fn still_waiting(&mut self);
 }
 
-/// Takes the lock for `profile`, waiting at most `give_up_after`.
+/// Takes the lock filed under `key` (the profile's session key), waiting at most
+/// `give_up_after`; `profile` is for messages.
 pub(crate) fn acquire(
     cache: &CacheDir,
+    key: &str,
     profile: &str,
     notice_after: Duration,
     give_up_after: Duration,
     observer: &mut dyn WaitObserver,
 ) -> Result<SessionLock> {
-    cache.ensure(Area::Locks)?;
-    let path = &cache.file(Area::Locks, profile);
-    let file = open_lock_file(path)?;
+    let file = cache.open_lock(key)?;
     let start = Instant::now();
     let mut noticed = false;
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(SessionLock { _file: file }),
             Err(TryLockError::WouldBlock) => {}
-            Err(TryLockError::Error(e)) => return Err(Error::io("cannot lock", path, e)),
+            Err(TryLockError::Error(e)) => {
+                return Err(Error::io("cannot lock", cache.file(Area::Locks, key), e));
+            }
         }
         let waited = start.elapsed();
         if !noticed && waited >= notice_after {
@@ -58,30 +59,30 @@ pub(crate) fn acquire(
     }
 }
 
-/// Whether another process holds the lock right now (an MFA login in progress).
-pub(crate) fn held_elsewhere(cache: &CacheDir, profile: &str) -> Result<bool> {
-    let path = &cache.file(Area::Locks, profile);
-    if !path.exists() {
-        return Ok(false);
-    }
-    let file = open_lock_file(path)?;
+/// The lock for `key` if nobody holds it now, without waiting.
+pub(crate) fn try_acquire(cache: &CacheDir, key: &str) -> Result<Option<SessionLock>> {
+    let file = cache.open_lock(key)?;
     match file.try_lock() {
-        Ok(()) => Ok(false),
-        Err(TryLockError::WouldBlock) => Ok(true),
-        Err(TryLockError::Error(e)) => Err(Error::io("cannot lock", path, e)),
+        Ok(()) => Ok(Some(SessionLock { _file: file })),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => {
+            Err(Error::io("cannot lock", cache.file(Area::Locks, key), e))
+        }
     }
 }
 
-fn open_lock_file(path: &Path) -> Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+/// Whether another process holds the lock right now (an MFA login in progress).
+pub(crate) fn held_elsewhere(cache: &CacheDir, key: &str) -> Result<bool> {
+    let Some(file) = cache.existing_lock(key)? else {
+        return Ok(false);
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(false),
+        Err(TryLockError::WouldBlock) => Ok(true),
+        Err(TryLockError::Error(e)) => {
+            Err(Error::io("cannot lock", cache.file(Area::Locks, key), e))
+        }
     }
-    opts.open(path)
-        .map_err(|e| Error::io("cannot open lock file", path, e))
 }
 
 #[cfg(test)]
@@ -98,30 +99,28 @@ mod tests {
     #[test]
     fn second_holder_waits_notices_once_and_gives_up() {
         let dir = tempfile::tempdir().unwrap();
-        let path = CacheDir::at(dir.path());
-        let held = acquire(&path, "p", Duration::ZERO, Duration::ZERO, &mut Count(0)).unwrap();
+        let cache = CacheDir::at(dir.path());
+        let take = |wait_ms, seen: &mut Count| {
+            acquire(
+                &cache,
+                "k",
+                "p",
+                Duration::from_millis(20),
+                Duration::from_millis(wait_ms),
+                seen,
+            )
+        };
+        let held = take(0, &mut Count(0)).unwrap();
+        assert!(held_elsewhere(&cache, "k").unwrap());
         let mut seen = Count(0);
-        let err = acquire(
-            &path,
-            "p",
-            Duration::from_millis(20),
-            Duration::from_millis(80),
-            &mut seen,
-        )
-        .unwrap_err();
+        let err = take(80, &mut seen).unwrap_err();
         assert_eq!(seen.0, 1);
         assert!(
             err.to_string().contains("eksop-auth login --profile p"),
             "{err}"
         );
         drop(held);
-        acquire(
-            &path,
-            "p",
-            Duration::ZERO,
-            Duration::from_millis(80),
-            &mut Count(0),
-        )
-        .unwrap();
+        assert!(!held_elsewhere(&cache, "k").unwrap());
+        take(80, &mut Count(0)).unwrap();
     }
 }

@@ -16,6 +16,14 @@ pub(crate) struct StsEndpoint {
     pub(crate) signing_region: String,
 }
 
+impl StsEndpoint {
+    /// `aws`, `aws-cn`, `aws-us-gov`…: the partition a session is valid in (every region of
+    /// it; a session from another partition is of no use here).
+    pub(crate) fn partition(&self) -> &'static str {
+        partition_of(&self.signing_region).0
+    }
+}
+
 /// `AWS_STS_REGIONAL_ENDPOINTS` / `sts_regional_endpoints`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum RegionalMode {

@@ -32,8 +32,10 @@ pub(crate) fn unix_seconds(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// The time `secs` after the epoch, saturating at the year 9999 (a damaged value must not
+/// overflow the date arithmetic).
 pub(crate) fn from_unix(secs: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs)
+    UNIX_EPOCH + Duration::from_secs(secs.min(253_402_300_799))
 }
 
 #[cfg(test)]

@@ -60,7 +60,25 @@ where
         detail,
         setting: call.setting,
     };
+    let incomplete = |raw: &HttpResponse, problem: String| Error::IncompleteAnswer {
+        service: call.service,
+        operation: call.operation,
+        status: raw.status().as_u16(),
+        request_id: request_id_of(raw),
+        problem,
+        setting: call.setting,
+    };
     match err {
+        // An error answer without an AWS error code is not AWS's (an HTML page from a
+        // proxy, a cut body): say so, with what there is to look it up by.
+        SdkError::ServiceError(se) if se.err().code().is_none() => Err(incomplete(
+            se.raw(),
+            format!("it is not an AWS error document ({})", body_size(se.raw())),
+        )),
+        SdkError::ResponseError(re) => Err(incomplete(
+            re.raw(),
+            format!("it could not be read ({})", body_size(re.raw())),
+        )),
         SdkError::ServiceError(se) => {
             let e = se.err();
             Ok(Fault {
@@ -90,6 +108,25 @@ where
             message: DisplayErrorContext(&other).to_string(),
             request_id: String::new(),
         }),
+    }
+}
+
+/// `, request id …` from the answer's headers, or nothing.
+pub(super) fn request_id_of(raw: &HttpResponse) -> String {
+    raw.headers()
+        .get("x-amzn-requestid")
+        .or_else(|| raw.headers().get("x-amz-request-id"))
+        .map(|r| format!(", request id {r}"))
+        .unwrap_or_default()
+}
+
+fn body_size(raw: &HttpResponse) -> String {
+    if raw.headers().get(super::http::CUT_HEADER).is_some() {
+        return format!("more than {} bytes", super::http::MAX_ANSWER_BYTES);
+    }
+    match raw.body().bytes() {
+        Some(b) => format!("{} bytes", b.len()),
+        None => "no body".into(),
     }
 }
 

@@ -103,28 +103,37 @@ impl HttpConnector for Capped {
         let answer = inner.call(request);
         HttpConnectorFuture::new(async move {
             let mut response = answer.await?;
-            let body = read_capped(response.take_body()).await?;
-            *response.body_mut() = SdkBody::from(body);
+            match read_capped(response.take_body()).await? {
+                Some(body) => *response.body_mut() = SdkBody::from(body),
+                // Too big to be an answer: hand on nothing, so nothing half-read is parsed,
+                // and say why.
+                None => {
+                    *response.body_mut() = SdkBody::empty();
+                    response.headers_mut().insert(CUT_HEADER, "1");
+                }
+            }
             Ok(response)
         })
     }
 }
 
-/// The body, cut at `MAX_ANSWER_BYTES`: a cut answer then fails to parse or fails our
-/// checks, with its status and request id still at hand.
-async fn read_capped(mut body: SdkBody) -> Result<Vec<u8>, ConnectorError> {
+/// The header a cut answer carries instead of its body.
+pub(super) const CUT_HEADER: &str = "x-eksop-auth-cut";
+
+/// The body, or `None` when it is longer than `MAX_ANSWER_BYTES` (reading stops there):
+/// the answer then fails to parse, with its status and request id still at hand.
+async fn read_capped(mut body: SdkBody) -> Result<Option<Vec<u8>>, ConnectorError> {
     let mut out = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(ConnectorError::io)?;
         if let Ok(data) = frame.into_data() {
-            let room = MAX_ANSWER_BYTES - out.len();
-            out.extend_from_slice(&data[..data.len().min(room)]);
-            if out.len() >= MAX_ANSWER_BYTES {
-                break;
+            if out.len() + data.len() > MAX_ANSWER_BYTES {
+                return Ok(None);
             }
+            out.extend_from_slice(&data);
         }
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// The HTTP client for every SDK call.

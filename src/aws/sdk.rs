@@ -107,6 +107,61 @@ fn sdk_credentials(creds: &Credentials) -> aws_credential_types::Credentials {
     )
 }
 
+/// How far a session's expiry may lie past the duration asked for, or before now: clocks
+/// differ, and AWS signatures themselves tolerate 15 minutes.
+const EXPIRY_SKEW: Duration = Duration::from_secs(15 * 60);
+
+/// Everything a session needs, present and plausible, before anything is stored: an
+/// answer cut short parses "successfully" with empty fields and an expiry of 1970.
+fn check_assumed(
+    out: &aws_sdk_sts::operation::assume_role::AssumeRoleOutput,
+    req: &AssumeRoleRequest<'_>,
+    now: SystemTime,
+) -> std::result::Result<AssumedRole, String> {
+    let c = out.credentials().ok_or("it carries no credentials")?;
+    for (name, value) in [
+        ("access key id", c.access_key_id()),
+        ("secret access key", c.secret_access_key()),
+        ("session token", c.session_token()),
+    ] {
+        if value.trim().is_empty() {
+            return Err(format!("the {name} is empty"));
+        }
+    }
+    let expires_at = SystemTime::try_from(*c.expiration())
+        .map_err(|_| "its expiration is not a valid time".to_string())?;
+    let asked = Duration::from_secs(u64::try_from(req.duration_seconds).unwrap_or(0));
+    if expires_at + EXPIRY_SKEW <= now {
+        return Err(format!(
+            "the session it describes ended at {}",
+            crate::timefmt::rfc3339(expires_at)
+        ));
+    }
+    if expires_at > now + asked + EXPIRY_SKEW {
+        return Err(format!(
+            "its expiration {} is later than the {}s asked for",
+            crate::timefmt::rfc3339(expires_at),
+            req.duration_seconds
+        ));
+    }
+    let assumed_arn = out
+        .assumed_role_user()
+        .map(|u| u.arn().to_string())
+        .filter(|a| !a.is_empty())
+        .ok_or("it names no assumed-role user")?;
+    Ok(AssumedRole {
+        creds: Credentials {
+            access_key_id: c.access_key_id().to_string(),
+            secret_access_key: Secret::new(c.secret_access_key().to_string()),
+            session_token: Some(Secret::new(c.session_token().to_string())),
+            expires_at: Some(expires_at),
+        },
+        expires_at,
+        assumed_arn,
+        request_id: None,
+    })
+}
+
 fn sts_call<'a>(operation: &'static str, endpoint: &'a StsEndpoint) -> Call<'a> {
     Call {
         service: "STS",
@@ -135,31 +190,22 @@ impl AwsApi for SdkAws {
             Err(e) => return Err(assume_role_error(req, fault(call, e)?, call)),
         };
         let request_id = out.request_id().map(str::to_string);
-        let c = out.credentials().ok_or_else(|| {
-            Error::service(
-                "STS",
-                "AssumeRole",
-                "EmptyResponse",
-                "the response carried no credentials",
-                "",
-                "",
-            )
+        let checked = check_assumed(&out, req, self.clock.now()).map_err(|problem| {
+            Error::IncompleteAnswer {
+                service: "STS",
+                operation: "AssumeRole",
+                status: 200,
+                request_id: request_id
+                    .as_deref()
+                    .map(|r| format!(", request id {r}"))
+                    .unwrap_or_default(),
+                problem,
+                setting: "AWS_ENDPOINT_URL_STS",
+            }
         })?;
-        let expires_at = SystemTime::try_from(*c.expiration())
-            .map_err(|e| Error::Internal(format!("AssumeRole expiration out of range: {e}")))?;
         Ok(AssumedRole {
-            creds: Credentials {
-                access_key_id: c.access_key_id().to_string(),
-                secret_access_key: Secret::new(c.secret_access_key().to_string()),
-                session_token: Some(Secret::new(c.session_token().to_string())),
-                expires_at: Some(expires_at),
-            },
-            expires_at,
-            assumed_arn: out
-                .assumed_role_user()
-                .map(|u| u.arn().to_string())
-                .unwrap_or_default(),
             request_id,
+            ..checked
         })
     }
 

@@ -98,10 +98,10 @@ pub(crate) fn run(ctx: &mut Ctx, args: &DoctorArgs) -> Result<()> {
         Some(s) => check_clock(ctx, &mut r, s),
         None => r.skip("clock", "no usable profile to find the STS endpoint"),
     }
-    let live = match &op {
-        Some(op) => r.check(
+    let live = match (&settings, &op) {
+        (Some(s), Some(op)) => r.check(
             "session",
-            session::stored(ctx, op)
+            session::stored(ctx, s, op)
                 .map_err(|why| format!("{why}; run `eksop-auth login --profile {}`", op.name)),
             |s| {
                 format!(
@@ -111,7 +111,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &DoctorArgs) -> Result<()> {
                 )
             },
         ),
-        None => {
+        _ => {
             r.skip("session", "no usable profile");
             None
         }
@@ -165,7 +165,7 @@ fn check_store(ctx: &Ctx, r: &mut Report) {
     };
     let probe = Secret::new("probe".to_string());
     let works = store
-        .set(PROBE_KEY, &probe)
+        .set(PROBE_KEY, &probe, "eksop-auth doctor probe")
         .and_then(|()| store.get(PROBE_KEY));
     let _ = store.delete(PROBE_KEY);
     let name = crate::store::describe(&store.backends());

@@ -222,7 +222,7 @@ fn cluster(
     }
     // A dry run changes nothing: it uses a stored session or stops.
     let session = if args.dry_run {
-        session::stored(ctx, op).map_err(|_| {
+        session::stored(ctx, settings, op).map_err(|_| {
             Error::Config(format!(
                 "--dry-run does not log in, and profile `{}` has no stored session to read the \
                  cluster with; run `eksop-auth login --profile {}` first, or pass --endpoint \

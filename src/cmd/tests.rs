@@ -432,3 +432,49 @@ fn setup_shows_then_writes_both_files_with_the_cluster_from_eks() {
     assert!(w.err.text().contains("updated"), "{}", w.err.text());
     assert_eq!(w.calls.borrow().len(), 1, "setup used the stored session");
 }
+
+/// Secret Service refusing the write while the kernel keyring keeps it.
+struct HalfStore(MemoryStore);
+
+impl SecretStore for HalfStore {
+    fn backends(&self) -> Vec<crate::store::Backend> {
+        vec![
+            crate::store::Backend::SecretService,
+            crate::store::Backend::Keyutils,
+        ]
+    }
+    fn get(&self, key: &str) -> Result<Option<Secret<String>>> {
+        self.0.get(key)
+    }
+    fn set(&self, key: &str, value: &Secret<String>, label: &str) -> Result<()> {
+        self.0.set(key, value, label)?;
+        Err(Error::Store {
+            backend: crate::store::Backend::SecretService,
+            detail: "write: prompt dismissed".into(),
+        })
+    }
+    fn delete(&self, key: &str) -> Result<()> {
+        self.0.delete(key)
+    }
+    fn keys(&self) -> Result<Vec<String>> {
+        self.0.keys()
+    }
+}
+
+#[test]
+fn a_durable_store_that_fails_is_one_clear_warning() {
+    let mut w = world(&["111111"], vec![], Some(INTERACTIVE));
+    w.ctx
+        .set_stores(crate::store::Stores::custom(Arc::new(HalfStore(
+            MemoryStore::default(),
+        ))));
+    token(&mut w).unwrap();
+    let err = w.err.text();
+    assert!(
+        err.contains("warning: could not keep the session in the durable keyring (secret-service keyring: write: prompt dismissed); it is kept in the kernel keyring only, until the next reboot"),
+        "{err}"
+    );
+    assert!(!err.contains("ask for MFA again"), "{err}");
+    token(&mut w).unwrap();
+    assert_eq!(w.calls.borrow().len(), 1, "the kept copy is used");
+}

@@ -14,6 +14,13 @@ pub(crate) fn run(ctx: &mut Ctx, args: &TokenArgs) -> Result<()> {
             "--cluster is empty; pass the EKS cluster name, e.g. --cluster prod".into(),
         ));
     }
+    if args.cluster.chars().any(char::is_control) {
+        return Err(Error::Config(
+            "--cluster contains a line break or another control character; pass the EKS \
+             cluster name as it is (letters, digits, `-` and `_`), e.g. --cluster prod"
+                .into(),
+        ));
+    }
     let info = protocol::parse_exec_info(ctx.env.get("KUBERNETES_EXEC_INFO"));
     if let Some(warning) = info.warning {
         ctx.log.line(format_args!("{warning}"));

@@ -26,7 +26,11 @@ pub(crate) struct Ask<'a> {
     pub(crate) device: &'a str,
     /// Shown first (e.g. why the previous code did not work).
     pub(crate) note: Option<&'a str>,
+    /// How long a command may take to answer (a person at a terminal is not hurried).
+    pub(crate) timeout: std::time::Duration,
 }
+
+pub(crate) use process::MFA_PROCESS_TIMEOUT;
 
 /// Somewhere an MFA code comes from.
 pub(crate) trait CodeSource {

@@ -6,8 +6,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{Area, CacheDir};
-use crate::fsutil::{read_optional, write_atomic};
+use crate::cache::{self, Area, CacheDir};
 use crate::timefmt::unix_seconds;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -19,9 +18,12 @@ struct LastCode {
 const TOTP_STEP: u64 = 30;
 
 fn code_hash(serial: &str, code: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("eksop-auth\0{serial}\0{code}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    cache::key(&["mfa code", serial, code])
+}
+
+/// Where the guard for `serial` is kept.
+fn device_key(serial: &str) -> String {
+    cache::key(&["mfa device", serial])
 }
 
 /// Seconds until the next code if `code` was already accepted in this or the previous
@@ -32,7 +34,7 @@ pub(crate) fn already_used(
     code: &str,
     now: SystemTime,
 ) -> Option<u64> {
-    let bytes = read_optional(&cache.file(Area::Mfa, serial)).ok()??;
+    let bytes = cache.read(Area::Mfa, &device_key(serial)).ok()??;
     let last: LastCode = serde_json::from_slice(&bytes).ok()?;
     let now_s = unix_seconds(now);
     let step = now_s / TOTP_STEP;
@@ -46,13 +48,11 @@ pub(crate) fn remember(cache: &CacheDir, serial: &str, code: &str, now: SystemTi
         step: unix_seconds(now) / TOTP_STEP,
         hash: code_hash(serial, code),
     };
-    if cache.ensure(Area::Mfa).is_ok() {
-        let _ = write_atomic(
-            &cache.file(Area::Mfa, serial),
-            &serde_json::to_vec(&last).unwrap_or_default(),
-            0o600,
-        );
-    }
+    let _ = cache.write(
+        Area::Mfa,
+        &device_key(serial),
+        &serde_json::to_vec(&last).unwrap_or_default(),
+    );
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ fn open_terminal() -> std::io::Result<console::Term> {
 }
 
 /// Whether a controlling terminal can be opened for a prompt.
-pub(super) fn available() -> bool {
+pub(crate) fn available() -> bool {
     open_terminal().is_ok()
 }
 

@@ -1,11 +1,14 @@
 //! The session use case, top to bottom: the warm path (one store read), waiting for a login
-//! in progress, getting a code and assuming the role, storing the result.
+//! in progress, getting a code and assuming the role; `keep.rs` stores the result.
 
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
-use super::record::Session;
+use super::keep::{failure_since, now_ms, record_failure, remind_if_ending, store};
+use super::meta::{Meta, MetaDir};
+use super::origin::origin_of;
+use super::record::{Origin, Session};
+use super::source;
 use super::state::{Unusable, judge, judge_record};
-use super::{meta, source};
 use crate::aws::{AssumeRoleRequest, AssumedRole};
 use crate::awsconfig::OperatorProfile;
 use crate::credentials::Credentials;
@@ -13,9 +16,10 @@ use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::lock::{self, SessionLock, WaitObserver};
 use crate::log::debug;
-use crate::mfa::{self, Ask, Caller, Nobody, SourceKind, replay};
+use crate::mfa::{self, Ask, Caller, MFA_PROCESS_TIMEOUT, Nobody, SourceKind, replay};
 use crate::settings::Settings;
-use crate::timefmt::{human_duration, rfc3339, unix_seconds};
+use crate::store::record_key;
+use crate::timefmt::rfc3339;
 
 /// Whether a stored session may be reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,15 +30,35 @@ pub(crate) enum Want {
     New,
 }
 
-/// How long a caller waits for another process's MFA login before giving up; a person
-/// may be typing the code there.
-const LOCK_WAIT: Duration = Duration::from_secs(180);
+/// How long one call may spend waiting for a login and logging in; a person may be typing
+/// the code in another process meanwhile.
+const LOGIN_BUDGET: Duration = Duration::from_secs(180);
 /// When to say that we are waiting.
 const LOCK_NOTICE: Duration = Duration::from_secs(2);
-/// Remind about the end of the session when less than this is left…
-const REMIND_WITHIN: Duration = Duration::from_secs(30 * 60);
-/// …at most this often.
-const REMIND_EVERY: u64 = 10 * 60;
+
+/// One profile's session, as the flow sees it: where it is filed and what it must match.
+pub(super) struct Target<'a> {
+    pub(super) op: &'a OperatorProfile,
+    pub(super) key: String,
+    pub(super) origin: Origin,
+    started: Instant,
+}
+
+impl<'a> Target<'a> {
+    fn new(op: &'a OperatorProfile, settings: &Settings) -> Self {
+        Target {
+            op,
+            key: record_key(&op.name),
+            origin: origin_of(op, settings),
+            started: Instant::now(),
+        }
+    }
+
+    /// The longest session the profile allows now.
+    fn allowed(&self) -> Duration {
+        Duration::from_secs(u64::try_from(self.op.duration_seconds).unwrap_or(0))
+    }
+}
 
 /// A usable session for `op`: the stored one, or a new one from STS.
 pub(crate) fn obtain(
@@ -44,19 +68,21 @@ pub(crate) fn obtain(
     interactive: Option<bool>,
     want: Want,
 ) -> Result<Session> {
+    let t = Target::new(op, settings);
     let mut why_new = None;
     if want == Want::Cached {
-        match stored(ctx, op) {
+        match stored_for(ctx, &t) {
             Ok(s) => {
                 debug!(
                     ctx,
                     "cache hit: session valid until {}",
                     rfc3339(s.expires_at())
                 );
-                remind_if_ending(ctx, op, &s);
+                remind_if_ending(ctx, &t, &s);
                 return Ok(s);
             }
             Err(why) => {
+                let why = why.into_refusal()?;
                 debug!(ctx, "cache miss: {why}");
                 why_new = Some(why);
             }
@@ -68,81 +94,158 @@ pub(crate) fn obtain(
     };
     let kind = match mfa::choose(op, caller, ctx.sources.terminal_available()) {
         Ok(kind) => kind,
-        Err(nobody) => return nobody_can_answer(ctx, op, why_new, nobody),
+        Err(nobody) => return nobody_can_answer(ctx, &t, why_new, nobody),
     };
-    let _lock = wait_for_lock(ctx, op)?;
-    if want == Want::Cached
-        && let Ok(s) = stored(ctx, op)
-    {
-        debug!(
-            ctx,
-            "another process stored a fresh session while we waited; using it"
-        );
-        return Ok(s);
+    let waited_since = now_ms(ctx);
+    let _lock = wait_for_lock(ctx, &t)?;
+    if want == Want::Cached {
+        if let Ok(s) = stored_for(ctx, &t) {
+            debug!(
+                ctx,
+                "another process stored a fresh session while we waited; using it"
+            );
+            return Ok(s);
+        }
+        let person = kind == SourceKind::Terminal;
+        if let Some(e) = failure_since(ctx, &t, waited_since, person) {
+            return Err(e);
+        }
     }
-    // Load the source keys before asking for a code, so a broken source profile does not
-    // waste one.
-    let source_creds = source::load(ctx, settings, settings.source_of(&op.source_profile, false))?;
-    let assumed = assume_with_code(ctx, settings, op, &source_creds, &kind)?;
-    Ok(store(ctx, op, assumed))
+    let attempt = log_in(ctx, settings, &t, &kind);
+    if let Err(e) = &attempt {
+        record_failure(ctx, &t, e);
+    }
+    store(ctx, &t, attempt?, want)
 }
 
-/// The stored session for `op` if it is good for another 15 minutes, else why not. Never
-/// prompts, never calls AWS.
-pub(crate) fn stored(ctx: &Ctx, op: &OperatorProfile) -> std::result::Result<Session, Unusable> {
-    judge(read(ctx, &op.name)?, &op.role_arn, ctx.now())
+/// The stored session for `op` if it is still the profile's and good for another 15
+/// minutes, else why not. Never prompts, never calls AWS.
+pub(crate) fn stored(
+    ctx: &Ctx,
+    settings: &Settings,
+    op: &OperatorProfile,
+) -> std::result::Result<Session, Unusable> {
+    stored_for(ctx, &Target::new(op, settings))
 }
 
-/// The stored session of `profile` for `role_arn`, whatever its age (for `status --verify`).
+fn stored_for(ctx: &Ctx, t: &Target<'_>) -> std::result::Result<Session, Unusable> {
+    let (record, logged_out) = read(ctx, &t.key)?;
+    judge(
+        record,
+        &t.op.name,
+        &t.origin,
+        t.allowed(),
+        logged_out,
+        ctx.now(),
+    )
+}
+
+/// The stored session of `op` whatever its age, if the profile still names what made it
+/// (for `status --verify`).
 pub(crate) fn stored_any_age(
     ctx: &Ctx,
-    profile: &str,
-    role_arn: &str,
+    settings: &Settings,
+    op: &OperatorProfile,
 ) -> std::result::Result<Session, Unusable> {
-    judge_record(read(ctx, profile)?, role_arn)
+    let t = Target::new(op, settings);
+    let (record, logged_out) = read(ctx, &t.key)?;
+    judge_record(record, &op.name, &t.origin, t.allowed(), logged_out)
 }
 
-/// The record as stored: `None` when there is none, `Some(None)` when it is unreadable.
-fn read(ctx: &Ctx, profile: &str) -> std::result::Result<Option<Option<Session>>, Unusable> {
-    let unreachable = |e: Error| Unusable::StoreUnreachable {
-        detail: e.to_string(),
+type Stored = (Option<Option<Session>>, Option<SystemTime>);
+
+/// The record as stored (`None`: none; `Some(None)`: unreadable) and since when records
+/// are refused (the last logout; now, if the metadata is damaged).
+fn read(ctx: &Ctx, key: &str) -> std::result::Result<Stored, Unusable> {
+    let unreachable = |e: Error| match e {
+        Error::UnsafePath { path, problem, fix } => Unusable::Unsafe { path, problem, fix },
+        e => Unusable::StoreUnreachable {
+            detail: e.to_string(),
+        },
+    };
+    let refused_since = match MetaDir::new(ctx.cache().map_err(unreachable)?)
+        .read(key)
+        .map_err(unreachable)?
+    {
+        Meta::Present(m) => m.logged_out(),
+        Meta::Absent => None,
+        Meta::Damaged => Some(ctx.now()),
     };
     let store = ctx.session_store().map_err(unreachable)?;
-    let record = store.get(profile).map_err(unreachable)?;
-    Ok(record.map(|text| Session::decode(text.expose())))
+    let record = store.get(key).map_err(unreachable)?;
+    Ok((
+        record.map(|text| Session::decode(text.expose())),
+        refused_since,
+    ))
 }
 
 /// Nobody here can type a code. Someone may be logging in elsewhere right now (a terminal
 /// kubectl, `eksop-auth login`): wait for them; otherwise say how to log in.
 fn nobody_can_answer(
     ctx: &mut Ctx,
-    op: &OperatorProfile,
+    t: &Target<'_>,
     why_new: Option<Unusable>,
     nobody: Nobody,
 ) -> Result<Session> {
-    let Some(why_new) = why_new else {
+    let profile = &t.op.name;
+    let Some(mut why_new) = why_new else {
         return Err(Error::Mfa(format!(
-            "cannot ask for the MFA code: {nobody}. Run `eksop-auth login --profile {}` in a \
-             terminal, or add `mfa_process = <command printing the code>` to the profile",
-            op.name
+            "cannot ask for the MFA code: {nobody}. Run `eksop-auth login --profile {profile}` \
+             in a terminal, or add `mfa_process = <command printing the code>` to the profile"
         )));
     };
-    let cache = ctx.cache()?;
-    if lock::held_elsewhere(&cache, &op.name)? {
+    if why_new.identity_changed().is_none() && lock::held_elsewhere(&ctx.cache()?, &t.key)? {
         debug!(
             ctx,
             "no code source here; waiting for the MFA login in another process"
         );
-        let _lock = wait_for_lock(ctx, op)?;
-        if let Ok(s) = stored(ctx, op) {
-            return Ok(s);
+        let waited_since = now_ms(ctx);
+        let _lock = wait_for_lock(ctx, t)?;
+        match stored_for(ctx, t) {
+            Ok(s) => return Ok(s),
+            Err(why) => why_new = why.into_refusal()?,
+        }
+        if let Some(e) = failure_since(ctx, t, waited_since, false) {
+            return Err(e);
         }
     }
+    if let Some(change) = why_new.identity_changed() {
+        return Err(Error::IdentityChanged {
+            profile: profile.clone(),
+            change: change.to_string(),
+        });
+    }
     Err(Error::LoginRequired {
-        profile: op.name.clone(),
+        profile: profile.clone(),
         reason: format!("{why_new}; {nobody}"),
         extra: String::new(),
     })
+}
+
+/// Source keys, then a code, then AssumeRole.
+fn log_in(
+    ctx: &mut Ctx,
+    settings: &Settings,
+    t: &Target<'_>,
+    kind: &SourceKind,
+) -> Result<(AssumedRole, SystemTime)> {
+    // Load the source keys before asking for a code, so a broken source profile does not
+    // waste one.
+    let source = settings.source_of(&t.op.source_profile, false);
+    let source_creds = source::load(ctx, settings, source)?;
+    let issued_at = ctx.now();
+    let assumed = assume_with_code(ctx, settings, t, &source_creds, kind)?;
+    Ok((assumed, issued_at))
+}
+
+/// How long a command may take to print a code: the setting, within this call's budget.
+fn code_timeout(ctx: &Ctx, t: &Target<'_>) -> Duration {
+    let setting = ctx
+        .env
+        .get("EKSOP_AUTH_MFA_PROCESS_TIMEOUT")
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map_or(MFA_PROCESS_TIMEOUT, Duration::from_secs);
+    setting.min(LOGIN_BUDGET.saturating_sub(t.started.elapsed()))
 }
 
 /// Asks the source for a code and sends it; a person gets one more try after a reused or
@@ -150,11 +253,11 @@ fn nobody_can_answer(
 fn assume_with_code(
     ctx: &mut Ctx,
     settings: &Settings,
-    op: &OperatorProfile,
+    t: &Target<'_>,
     source_creds: &Credentials,
     kind: &SourceKind,
 ) -> Result<AssumedRole> {
-    let cache = ctx.cache()?;
+    let (op, cache) = (t.op, ctx.cache()?);
     let mut source = ctx.sources.open(kind);
     let mut note: Option<String> = None;
     let mut retried = false;
@@ -163,6 +266,7 @@ fn assume_with_code(
             profile: &op.name,
             device: &op.mfa_serial,
             note: note.as_deref(),
+            timeout: code_timeout(ctx, t),
         };
         let code = source.code(&ask)?;
         if let Some(wait) = replay::already_used(&cache, &op.mfa_serial, code.expose(), ctx.now()) {
@@ -199,7 +303,10 @@ fn assume_with_code(
         });
         match result {
             Ok(assumed) => {
+                // AWS took the code: record that first, so that nobody resends it even if
+                // this process dies before the session is stored.
                 replay::remember(&cache, &op.mfa_serial, code.expose(), ctx.now());
+                crate::fsutil::fault_point("after-assume");
                 return Ok(assumed);
             }
             // A person mistyped: one more try with a precise note.
@@ -210,86 +317,6 @@ fn assume_with_code(
             Err(e) => return Err(e),
         }
     }
-}
-
-/// Keeps the new session (a store that fails is a warning: this call still works).
-fn store(ctx: &mut Ctx, op: &OperatorProfile, assumed: AssumedRole) -> Session {
-    debug!(
-        ctx,
-        "AssumeRole ok (request id {}): {}",
-        assumed.request_id.as_deref().unwrap_or("-"),
-        assumed.assumed_arn
-    );
-    let session = Session::new(
-        assumed.creds.access_key_id,
-        assumed.creds.secret_access_key,
-        assumed.creds.session_token.unwrap_or_default(),
-        assumed.expires_at,
-        assumed.assumed_arn,
-        op.role_arn.clone(),
-    );
-    if let Err(e) = save(ctx, op, &session) {
-        ctx.log.warn(format_args!(
-            "could not store the session ({e}); this call works, but the next one will ask for \
-             MFA again"
-        ));
-    }
-    session
-}
-
-/// Stores the secret record, then the metadata. The record's failure is returned;
-/// metadata is written only for a record that is there (a layered store may have kept it
-/// in its hot cache even though the durable store failed).
-fn save(ctx: &Ctx, op: &OperatorProfile, session: &Session) -> Result<()> {
-    let store = ctx.session_store()?;
-    let stored = store.set(&op.name, &session.encode());
-    if stored.is_err() && !matches!(store.get(&op.name), Ok(Some(_))) {
-        return stored;
-    }
-    // Ask for the backends after writing: a durable store that failed drops out.
-    let meta = meta::SessionMeta {
-        profile: op.name.clone(),
-        role_arn: session.role_arn.clone(),
-        assumed_arn: session.assumed_arn.clone(),
-        mfa_serial: op.mfa_serial.clone(),
-        issued_at: unix_seconds(ctx.now()),
-        expires_at: unix_seconds(session.expires_at()),
-        backends: store.backends(),
-        reminded_at: None,
-    };
-    meta::MetaDir::new(ctx.cache()?).write(&meta)?;
-    stored
-}
-
-/// One line on stderr when the session ends within 30 minutes, at most every 10 minutes.
-fn remind_if_ending(ctx: &mut Ctx, op: &OperatorProfile, s: &Session) {
-    let now = ctx.now();
-    let Ok(left) = s.expires_at().duration_since(now) else {
-        return;
-    };
-    if left >= REMIND_WITHIN {
-        return;
-    }
-    let Ok(cache) = ctx.cache() else { return };
-    let metas = meta::MetaDir::new(cache);
-    let Some(mut m) = metas.read(&op.name) else {
-        return;
-    };
-    let now_s = unix_seconds(now);
-    if m.reminded_at
-        .is_some_and(|t| now_s.saturating_sub(t) < REMIND_EVERY)
-    {
-        return;
-    }
-    ctx.log.note(format_args!(
-        "the eks-operator session for profile `{}` ends in {}; run `eksop-auth login --profile \
-         {}` to start a new one",
-        op.name,
-        human_duration(left),
-        op.name
-    ));
-    m.reminded_at = Some(now_s);
-    let _ = metas.write(&m);
 }
 
 struct WaitNotice<'a> {
@@ -306,13 +333,15 @@ impl WaitObserver for WaitNotice<'_> {
     }
 }
 
-/// Takes the profile's session lock, saying once if another process makes us wait.
-fn wait_for_lock(ctx: &mut Ctx, op: &OperatorProfile) -> Result<SessionLock> {
+/// Takes the profile's session lock within what is left of this call's budget, saying
+/// once if another process makes us wait.
+fn wait_for_lock(ctx: &mut Ctx, t: &Target<'_>) -> Result<SessionLock> {
     let cache = ctx.cache()?;
-    debug!(ctx, "taking the session lock for profile `{}`", op.name);
+    debug!(ctx, "taking the session lock for profile `{}`", t.op.name);
     let mut notice = WaitNotice {
         log: &mut ctx.log,
-        profile: &op.name,
+        profile: &t.op.name,
     };
-    lock::acquire(&cache, &op.name, LOCK_NOTICE, LOCK_WAIT, &mut notice)
+    let left = LOGIN_BUDGET.saturating_sub(t.started.elapsed());
+    lock::acquire(&cache, &t.key, &t.op.name, LOCK_NOTICE, left, &mut notice)
 }

@@ -1,36 +1,95 @@
-//! Non-secret metadata beside each stored session (the cache dir's `sessions/`), so `status`
-//! can list sessions without unlocking a keyring, and `token` can throttle its reminders.
+//! Non-secret metadata beside each stored session (the cache dir's `sessions/`): where the
+//! record was kept since the last logout, when `token` last reminded, when `logout` ran and
+//! which copies it could not reach, and how the last login attempt failed (so the
+//! processes that waited on it fail with it instead of retrying). Never a secret; never
+//! trusted to make a session usable, only to refuse one — so damaged metadata refuses.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
 use super::record::MAX_EXPIRY;
 use crate::cache::{Area, CacheDir};
 use crate::error::Result;
-use crate::fsutil::{read_optional, remove_optional, write_atomic};
 use crate::store::Backend;
 use crate::timefmt::from_unix;
 
-/// What `status` shows. Never a secret.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// How long a logout is remembered: longer than any session it could refuse lives.
+pub(crate) const TOMBSTONE_KEPT: Duration = Duration::from_secs(13 * 3600);
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct SessionMeta {
     pub(crate) profile: String,
-    pub(crate) role_arn: String,
+    #[serde(default)]
     pub(crate) assumed_arn: String,
-    pub(crate) mfa_serial: String,
-    pub(crate) issued_at: u64,
+    #[serde(default)]
     pub(crate) expires_at: u64,
-    /// Where the record was kept (durable store first).
+    /// Every store a record went to since the last logout (durable store first).
+    #[serde(default)]
     pub(crate) backends: Vec<Backend>,
     /// When `token` last reminded that the session is ending.
     #[serde(default)]
     pub(crate) reminded_at: Option<u64>,
+    /// When `logout` last ran: records issued before it are refused.
+    #[serde(default)]
+    pub(crate) logged_out_at: Option<u64>,
+    /// Copies `logout` could not reach; the next `logout` removes them.
+    #[serde(default)]
+    pub(crate) pending: Vec<Backend>,
+    /// The last failed login attempt, for the processes that waited on it.
+    #[serde(default)]
+    pub(crate) failure: Option<Failure>,
+}
+
+/// A login attempt that failed while others waited on it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Failure {
+    /// Milliseconds since the epoch.
+    pub(crate) at_ms: u64,
+    pub(crate) exit_code: u8,
+    pub(crate) message: String,
 }
 
 impl SessionMeta {
     pub(crate) fn expires(&self) -> SystemTime {
         from_unix(self.expires_at)
+    }
+
+    pub(crate) fn logged_out(&self) -> Option<SystemTime> {
+        self.logged_out_at.map(from_unix)
+    }
+
+    /// Whether any record of it was ever stored since the last logout (a failed login
+    /// leaves metadata but no session).
+    pub(crate) fn stored_once(&self) -> bool {
+        !self.backends.is_empty() || !self.pending.is_empty()
+    }
+
+    fn plausible(&self) -> bool {
+        let times = [Some(self.expires_at), self.reminded_at, self.logged_out_at];
+        times.iter().flatten().all(|t| *t <= MAX_EXPIRY)
+            && self
+                .failure
+                .as_ref()
+                .is_none_or(|f| f.exit_code != 0 && f.at_ms / 1000 <= MAX_EXPIRY)
+    }
+}
+
+/// What the metadata of one key is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Meta {
+    Absent,
+    Present(SessionMeta),
+    /// Unparseable or implausible: whatever it said, a record of before now is refused.
+    Damaged,
+}
+
+impl Meta {
+    pub(crate) fn present(self) -> Option<SessionMeta> {
+        match self {
+            Meta::Present(m) => Some(m),
+            _ => None,
+        }
     }
 }
 
@@ -45,41 +104,53 @@ impl MetaDir {
         MetaDir { cache }
     }
 
-    pub(crate) fn write(&self, meta: &SessionMeta) -> Result<()> {
-        self.cache.ensure(Area::Sessions)?;
+    pub(crate) fn write(&self, key: &str, meta: &SessionMeta) -> Result<()> {
         let json = serde_json::to_vec_pretty(meta).unwrap_or_default();
-        write_atomic(
-            &self.cache.file(Area::Sessions, &meta.profile),
-            &json,
-            0o600,
-        )
+        self.cache.write(Area::Sessions, key, &json)
     }
 
-    pub(crate) fn read(&self, profile: &str) -> Option<SessionMeta> {
-        read_meta(&self.cache.file(Area::Sessions, profile))
+    pub(crate) fn read(&self, key: &str) -> Result<Meta> {
+        Ok(match self.cache.read(Area::Sessions, key)? {
+            None => Meta::Absent,
+            Some(bytes) => match serde_json::from_slice::<SessionMeta>(&bytes) {
+                Ok(m) if m.plausible() => Meta::Present(m),
+                _ => Meta::Damaged,
+            },
+        })
     }
 
-    pub(crate) fn remove(&self, profile: &str) -> Result<()> {
-        remove_optional(&self.cache.file(Area::Sessions, profile))
+    pub(crate) fn remove(&self, key: &str) -> Result<()> {
+        self.cache.remove(Area::Sessions, key)
     }
 
-    /// Every session's metadata, sorted by profile.
-    pub(crate) fn all(&self) -> Vec<SessionMeta> {
-        let Ok(entries) = std::fs::read_dir(self.cache.dir(Area::Sessions)) else {
-            return Vec::new();
+    /// Every key with metadata.
+    pub(crate) fn keys(&self) -> Result<Vec<String>> {
+        self.cache.keys(Area::Sessions)
+    }
+
+    /// Changes the metadata of `key` in place (creating it for `profile`; damaged metadata
+    /// is replaced, keeping its refusal of everything before `now`). Call it holding the
+    /// profile's lock.
+    pub(crate) fn update(
+        &self,
+        key: &str,
+        profile: &str,
+        now: SystemTime,
+        change: impl FnOnce(&mut SessionMeta),
+    ) -> Result<()> {
+        let mut meta = match self.read(key)? {
+            Meta::Present(m) => m,
+            Meta::Absent => SessionMeta {
+                profile: profile.to_string(),
+                ..SessionMeta::default()
+            },
+            Meta::Damaged => SessionMeta {
+                profile: profile.to_string(),
+                logged_out_at: Some(crate::timefmt::unix_seconds(now)),
+                ..SessionMeta::default()
+            },
         };
-        let mut all: Vec<SessionMeta> = entries
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-            .filter_map(|e| read_meta(&e.path()))
-            .collect();
-        all.sort_by(|a, b| a.profile.cmp(&b.profile));
-        all
+        change(&mut meta);
+        self.write(key, &meta)
     }
-}
-
-fn read_meta(path: &std::path::Path) -> Option<SessionMeta> {
-    let bytes = read_optional(path).ok()??;
-    let meta: SessionMeta = serde_json::from_slice(&bytes).ok()?;
-    (meta.expires_at <= MAX_EXPIRY).then_some(meta)
 }

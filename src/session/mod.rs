@@ -1,13 +1,18 @@
-//! eks-operator sessions: the use case (`flow`), the stored record and its freshness rule
-//! (`record`), why a stored session cannot be used (`state`), the metadata beside it
-//! (`meta`), and loading source credentials (`source`).
+//! eks-operator sessions: the use case (`flow`), the stored record and what it was made
+//! from (`record`), why a stored session cannot be used (`state`), the metadata beside it
+//! (`meta`), every stored session for `status` and `logout` (`inventory`), and loading
+//! source credentials (`source`).
 
 mod flow;
+mod inventory;
+mod keep;
 pub(crate) mod meta;
+mod origin;
 mod record;
 mod source;
 mod state;
 
 pub(crate) use flow::{Want, obtain, stored, stored_any_age};
+pub(crate) use inventory::{Found, Inventory, inventory};
 pub(crate) use record::Session;
 pub(crate) use source::load as load_credentials;

@@ -2,7 +2,6 @@
 
 use crate::cache::{Area, CacheDir};
 use crate::error::Result;
-use crate::fsutil::{read_optional, remove_optional, write_atomic};
 use crate::secret::Secret;
 
 use super::{Backend, SecretStore};
@@ -24,21 +23,23 @@ impl SecretStore for FileStore {
     }
 
     fn get(&self, key: &str) -> Result<Option<Secret<String>>> {
-        Ok(read_optional(&self.cache.file(Area::Store, key))?
+        Ok(self
+            .cache
+            .read(Area::Store, key)?
             .map(|b| Secret::new(String::from_utf8_lossy(&b).into_owned())))
     }
 
-    fn set(&self, key: &str, value: &Secret<String>) -> Result<()> {
-        self.cache.ensure(Area::Store)?;
-        write_atomic(
-            &self.cache.file(Area::Store, key),
-            value.expose().as_bytes(),
-            0o600,
-        )
+    fn set(&self, key: &str, value: &Secret<String>, _label: &str) -> Result<()> {
+        self.cache
+            .write(Area::Store, key, value.expose().as_bytes())
     }
 
     fn delete(&self, key: &str) -> Result<()> {
-        remove_optional(&self.cache.file(Area::Store, key))
+        self.cache.remove(Area::Store, key)
+    }
+
+    fn keys(&self) -> Result<Vec<String>> {
+        self.cache.keys(Area::Store)
     }
 }
 

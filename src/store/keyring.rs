@@ -5,6 +5,8 @@ use std::sync::Arc;
 #[cfg(target_os = "linux")]
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use keyring_core::{CredentialStore, Entry};
 
 use crate::error::{Error, Result};
@@ -12,9 +14,32 @@ use crate::secret::Secret;
 
 use super::{Backend, SERVICE, SecretStore};
 
+/// A kernel key's description: this, the installation (a hash of the cache dir: the
+/// kernel keyring is shared by every process of the user, whatever its HOME), `:`, then
+/// the record key.
+pub(crate) const KERNEL_KEY_PREFIX: &str = "eksop-auth:session:";
+
+/// `.` and the other regular-expression characters, escaped.
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let special = r"\.+*?()|[]{}^$".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
+        })
+        .collect()
+}
+
+/// How a store that cannot search lists its keys, given its description prefix.
+type Lister = fn(&str) -> Result<Vec<String>>;
+
 pub(crate) struct KeyringStore {
     backend: Backend,
     store: Arc<CredentialStore>,
+    /// For the kernel keyring: the description prefix, and how to list keys with it.
+    kernel: Option<(String, Lister)>,
 }
 
 impl std::fmt::Debug for KeyringStore {
@@ -27,20 +52,34 @@ impl std::fmt::Debug for KeyringStore {
 
 impl KeyringStore {
     pub(crate) fn new(backend: Backend, store: Arc<CredentialStore>) -> Self {
-        KeyringStore { backend, store }
+        KeyringStore {
+            backend,
+            store,
+            kernel: None,
+        }
     }
 
-    fn entry(&self, key: &str) -> Result<Entry> {
-        let description = format!("{SERVICE}:session:{key}");
-        let mods = std::collections::HashMap::from([("description", description.as_str())]);
-        // Only keyutils knows the `description` modifier; the others name items by
-        // service + user alone.
-        let built = if self.backend == Backend::Keyutils {
-            Entry::new_in_store_with_modifiers(&self.store, SERVICE, key, &mods)
-        } else {
-            Entry::new_in_store(&self.store, SERVICE, key)
+    /// For the kernel keyring: keys described `<prefix><key>`, listed by `lister`.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn kernel(mut self, prefix: String, lister: Lister) -> Self {
+        self.kernel = Some((prefix, lister));
+        self
+    }
+
+    fn entry(&self, key: &str, label: Option<&str>) -> Result<Entry> {
+        let description = match &self.kernel {
+            Some((prefix, _)) => format!("{prefix}{key}"),
+            None => format!("{KERNEL_KEY_PREFIX}{key}"),
         };
-        built.map_err(|e| self.error("open", &e))
+        // keyutils names a key by its description; Secret Service shows a label; the
+        // others name items by service + user alone.
+        let mods = match (self.backend, label) {
+            (Backend::Keyutils, _) => HashMap::from([("description", description.as_str())]),
+            (Backend::SecretService, Some(l)) => HashMap::from([("label", l)]),
+            _ => HashMap::new(),
+        };
+        Entry::new_in_store_with_modifiers(&self.store, SERVICE, key, &mods)
+            .map_err(|e| self.error("open", &e))
     }
 
     fn error(&self, op: &str, e: &keyring_core::Error) -> Error {
@@ -57,7 +96,7 @@ impl SecretStore for KeyringStore {
     }
 
     fn get(&self, key: &str) -> Result<Option<Secret<String>>> {
-        match self.entry(key)?.get_secret() {
+        match self.entry(key, None)?.get_secret() {
             Ok(bytes) => Ok(Some(Secret::new(
                 String::from_utf8_lossy(&bytes).into_owned(),
             ))),
@@ -66,17 +105,54 @@ impl SecretStore for KeyringStore {
         }
     }
 
-    fn set(&self, key: &str, value: &Secret<String>) -> Result<()> {
-        self.entry(key)?
+    fn set(&self, key: &str, value: &Secret<String>, label: &str) -> Result<()> {
+        self.entry(key, Some(label))?
             .set_secret(value.expose().as_bytes())
             .map_err(|e| self.error("write", &e))
     }
 
     fn delete(&self, key: &str) -> Result<()> {
-        match self.entry(key)?.delete_credential() {
+        match self.entry(key, None)?.delete_credential() {
             Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
             Err(e) => Err(self.error("delete", &e)),
         }
+    }
+
+    fn keys(&self) -> Result<Vec<String>> {
+        if let Some((prefix, list)) = &self.kernel {
+            return list(prefix);
+        }
+        // Each platform's store takes its own search: attributes for Secret Service and
+        // Keychain, a pattern over target names (`<user>.<service>`) for Windows.
+        let pattern = format!(r"^.*\.{}$", regex_escape(SERVICE));
+        let spec: HashMap<&str, &str> = match self.backend {
+            Backend::CredentialManager => HashMap::from([("pattern", pattern.as_str())]),
+            _ => HashMap::from([("service", SERVICE)]),
+        };
+        let found =
+            Entry::search_in_store(&self.store, &spec).map_err(|e| self.error("search", &e))?;
+        let mut keys = Vec::new();
+        for entry in &found {
+            // An item whose names cannot be read is a copy we cannot account for: say so.
+            let (service, user) = match entry.get_specifiers() {
+                Some(pair) => pair,
+                None => {
+                    let mut a = entry
+                        .get_attributes()
+                        .map_err(|e| self.error("search", &e))?;
+                    (
+                        a.remove("service").unwrap_or_default(),
+                        a.remove("username").unwrap_or_default(),
+                    )
+                }
+            };
+            if service == SERVICE && !user.is_empty() {
+                keys.push(user);
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        Ok(keys)
     }
 }
 
@@ -147,13 +223,17 @@ impl SecretStore for Bounded {
         self.call("read", move |s| s.get(&key))
     }
 
-    fn set(&self, key: &str, value: &Secret<String>) -> Result<()> {
-        let (key, value) = (key.to_string(), value.clone());
-        self.call("write", move |s| s.set(&key, &value))
+    fn set(&self, key: &str, value: &Secret<String>, label: &str) -> Result<()> {
+        let (key, value, label) = (key.to_string(), value.clone(), label.to_string());
+        self.call("write", move |s| s.set(&key, &value, &label))
     }
 
     fn delete(&self, key: &str) -> Result<()> {
         let key = key.to_string();
         self.call("delete", move |s| s.delete(&key))
+    }
+
+    fn keys(&self) -> Result<Vec<String>> {
+        self.call("search", |s| s.keys())
     }
 }

@@ -64,25 +64,23 @@ impl SecretStore for Layered {
         }
         let found = self.durable()?.get(key)?;
         if let Some(v) = &found {
-            let _ = self.hot.set(key, v);
+            // The hot cache (the kernel keyring) shows no label.
+            let _ = self.hot.set(key, v, key);
         }
         Ok(found)
     }
 
-    fn set(&self, key: &str, value: &Secret<String>) -> Result<()> {
-        let hot = self.hot.set(key, value);
+    fn set(&self, key: &str, value: &Secret<String>, label: &str) -> Result<()> {
+        let hot = self.hot.set(key, value, label);
         if hot.is_err() {
             // An older copy left in the hot cache would shadow the new one.
             let _ = self.hot.delete(key);
         }
-        let durable = self.durable().and_then(|d| d.set(key, value));
+        let durable = self.durable().and_then(|d| d.set(key, value, label));
         // One copy is enough to keep working; report the durable failure if both failed.
         match (hot, durable) {
             (_, Ok(())) => Ok(()),
-            (Ok(()), Err(e)) => Err(Error::Store {
-                backend: self.durable_backend,
-                detail: format!("{e}; kept in the kernel keyring only (lost at reboot)"),
-            }),
+            (Ok(()), Err(e)) => Err(e),
             (Err(_), Err(e)) => Err(e),
         }
     }
@@ -91,6 +89,14 @@ impl SecretStore for Layered {
         let hot = self.hot.delete(key);
         let durable = self.durable().and_then(|d| d.delete(key));
         hot.and(durable)
+    }
+
+    fn keys(&self) -> Result<Vec<String>> {
+        let mut keys = self.hot.keys()?;
+        keys.extend(self.durable()?.keys()?);
+        keys.sort();
+        keys.dedup();
+        Ok(keys)
     }
 }
 
@@ -104,7 +110,7 @@ mod tests {
     #[test]
     fn reads_through_and_fills_the_hot_cache() {
         let durable: Arc<MemoryStore> = Arc::default();
-        durable.set("p", &Secret::new("v".into())).unwrap();
+        durable.set("p", &Secret::new("v".into()), "l").unwrap();
         let shared = durable.clone();
         let hot: Arc<MemoryStore> = Arc::default();
         let layered = Layered::new(

@@ -20,7 +20,7 @@ impl SecretStore for MemoryStore {
         Ok(self.0.lock().unwrap().get(key).cloned().map(Secret::new))
     }
 
-    fn set(&self, key: &str, value: &Secret<String>) -> Result<()> {
+    fn set(&self, key: &str, value: &Secret<String>, _label: &str) -> Result<()> {
         self.0
             .lock()
             .unwrap()
@@ -32,6 +32,12 @@ impl SecretStore for MemoryStore {
         self.0.lock().unwrap().remove(key);
         Ok(())
     }
+
+    fn keys(&self) -> Result<Vec<String>> {
+        let mut keys: Vec<String> = self.0.lock().unwrap().keys().cloned().collect();
+        keys.sort();
+        Ok(keys)
+    }
 }
 
 /// A shared handle is the store it points at.
@@ -42,11 +48,14 @@ impl<T: SecretStore + ?Sized> SecretStore for Arc<T> {
     fn get(&self, key: &str) -> Result<Option<Secret<String>>> {
         (**self).get(key)
     }
-    fn set(&self, key: &str, value: &Secret<String>) -> Result<()> {
-        (**self).set(key, value)
+    fn set(&self, key: &str, value: &Secret<String>, label: &str) -> Result<()> {
+        (**self).set(key, value, label)
     }
     fn delete(&self, key: &str) -> Result<()> {
         (**self).delete(key)
+    }
+    fn keys(&self) -> Result<Vec<String>> {
+        (**self).keys()
     }
 }
 

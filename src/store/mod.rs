@@ -3,12 +3,16 @@
 //! in-memory store for tests. `Stores` is the seam `Ctx` holds: the choice is made once per
 //! process and the store is opened at most once.
 //!
-//! Naming, so a person can find the items:
-//! - Secret Service / Keychain / Credential Manager: service `eksop-auth`, user = the record's
-//!   key (`secret-tool search service eksop-auth`);
+//! Every record is filed under a fixed-length key derived from its profile (`record_key`),
+//! with the profile name inside the record, so any profile name works everywhere:
+//! - Secret Service / Keychain / Credential Manager: service `eksop-auth`, user = the key,
+//!   label `eksop-auth session for profile <profile>` (`secret-tool search service
+//!   eksop-auth`);
 //! - kernel keyring: a `user` key described `eksop-auth:session:<key>`, linked into the
 //!   persistent keyring so later processes of the same user find it (`keyctl show @u`);
 //! - file store (`EKSOP_AUTH_STORE=file`): `<cache>/eksop-auth/store/<key>.json`, 0600.
+//!
+//! `eksop-auth status` lists them by profile.
 //!
 //! This module and its children are the only code that imports keyring-core or touches the
 //! store's files.
@@ -65,13 +69,37 @@ impl fmt::Display for Backend {
     }
 }
 
-/// `secret-service+keyutils`: the backends a record is kept in, for people.
+impl Backend {
+    /// Durable stores first, hot caches last (how people read a list of them).
+    fn rank(self) -> u8 {
+        match self {
+            Backend::SecretService | Backend::Keychain | Backend::CredentialManager => 0,
+            Backend::File => 1,
+            Backend::Keyutils => 2,
+            Backend::Memory => 3,
+        }
+    }
+}
+
+/// `secret-service+keyutils`: the backends a record is kept in, durable first, for people.
 pub(crate) fn describe(backends: &[Backend]) -> String {
-    backends
+    let mut sorted = backends.to_vec();
+    sorted.sort_by_key(|b| b.rank());
+    sorted
         .iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("+")
+}
+
+/// The key a profile's session is filed under in every store, the metadata and the lock.
+pub(crate) fn record_key(profile: &str) -> String {
+    crate::cache::key(&["session", profile])
+}
+
+/// What a person sees for a record in a keyring's own tools.
+pub(crate) fn record_label(profile: &str) -> String {
+    format!("{SERVICE} session for profile {profile}")
 }
 
 /// One place secrets can be kept.
@@ -79,9 +107,15 @@ pub(crate) trait SecretStore {
     /// Where a record written now lands (a layered store: durable first, then hot).
     fn backends(&self) -> Vec<Backend>;
     fn get(&self, key: &str) -> Result<Option<Secret<String>>>;
-    fn set(&self, key: &str, value: &Secret<String>) -> Result<()>;
+    /// Stores `value` under `key`; `label` is what a keyring's own tools show.
+    fn set(&self, key: &str, value: &Secret<String>, label: &str) -> Result<()>;
     fn delete(&self, key: &str) -> Result<()>;
+    /// Every key this store holds a record under (found in the store itself).
+    fn keys(&self) -> Result<Vec<String>>;
 }
+
+/// A store `logout` and `status` must look in, or why it could not be opened.
+pub(crate) type Reach = std::result::Result<Box<dyn SecretStore>, (Backend, String)>;
 
 /// Which backend `EKSOP_AUTH_STORE` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +154,8 @@ enum Kind {
     Real(std::result::Result<StoreChoice, String>),
     #[cfg(test)]
     Memory(Arc<MemoryStore>),
+    #[cfg(test)]
+    Custom(Arc<dyn SecretStore>),
 }
 
 /// Why the store could not be opened (kept, so a second use does not probe again).
@@ -159,6 +195,8 @@ impl fmt::Debug for Stores {
             Kind::Real(_) => "Stores::Real",
             #[cfg(test)]
             Kind::Memory(_) => "Stores::Memory",
+            #[cfg(test)]
+            Kind::Custom(_) => "Stores::Custom",
         })
     }
 }
@@ -168,6 +206,15 @@ impl Stores {
     pub(crate) fn real(env: &Env) -> Self {
         Stores {
             kind: Kind::Real(StoreChoice::from_env(env).map_err(|e| e.to_string())),
+            opened: OnceCell::new(),
+        }
+    }
+
+    /// A test's own store (e.g. one that fails in a particular way).
+    #[cfg(test)]
+    pub(crate) fn custom(store: Arc<dyn SecretStore>) -> Self {
+        Stores {
+            kind: Kind::Custom(store),
             opened: OnceCell::new(),
         }
     }
@@ -186,6 +233,8 @@ impl Stores {
             let store: Result<Box<dyn SecretStore>> = match &self.kind {
                 #[cfg(test)]
                 Kind::Memory(m) => Ok(Box::new(m.clone())),
+                #[cfg(test)]
+                Kind::Custom(c) => Ok(Box::new(c.clone())),
                 Kind::Real(Err(e)) => Err(Error::Config(e.clone())),
                 Kind::Real(Ok(StoreChoice::File)) => Ok(Box::new(FileStore::new(cache.clone()))),
                 Kind::Real(Ok(StoreChoice::Keyring)) => platform::open_keyring(env),
@@ -198,15 +247,17 @@ impl Stores {
         }
     }
 
-    /// Every store that may hold a copy, each on its own (for `logout`): the file store and
-    /// each keyring that answers here, whichever is chosen now.
-    pub(crate) fn every(&self, env: &Env, cache: &CacheDir) -> Vec<Box<dyn SecretStore>> {
+    /// Every store that may hold a copy, each on its own (for `logout` and `status`): the
+    /// file store and each keyring of this platform, whichever is chosen now — or why it
+    /// could not be opened here.
+    pub(crate) fn every(&self, env: &Env, cache: &CacheDir) -> Vec<Reach> {
         match &self.kind {
             #[cfg(test)]
-            Kind::Memory(m) => vec![Box::new(m.clone())],
+            Kind::Memory(m) => vec![Ok(Box::new(m.clone()))],
+            #[cfg(test)]
+            Kind::Custom(c) => vec![Ok(Box::new(c.clone()))],
             Kind::Real(_) => {
-                let mut all: Vec<Box<dyn SecretStore>> =
-                    vec![Box::new(FileStore::new(cache.clone()))];
+                let mut all: Vec<Reach> = vec![Ok(Box::new(FileStore::new(cache.clone())))];
                 all.extend(platform::every_keyring(env));
                 all
             }
@@ -220,14 +271,17 @@ pub(crate) mod contract {
 
     /// What every store must do.
     pub(crate) fn check(store: &dyn SecretStore) {
-        assert!(store.get("p").unwrap().is_none());
-        store.set("p", &Secret::new("one".into())).unwrap();
-        store.set("p", &Secret::new("two".into())).unwrap();
-        assert_eq!(store.get("p").unwrap().unwrap().expose(), "two");
-        assert!(store.get("q").unwrap().is_none());
-        store.delete("p").unwrap();
-        store.delete("p").unwrap();
-        assert!(store.get("p").unwrap().is_none());
+        let (p, q) = (record_key("p"), record_key("q"));
+        assert!(store.get(&p).unwrap().is_none());
+        store.set(&p, &Secret::new("one".into()), "l").unwrap();
+        store.set(&p, &Secret::new("two".into()), "l").unwrap();
+        assert_eq!(store.get(&p).unwrap().unwrap().expose(), "two");
+        assert!(store.get(&q).unwrap().is_none());
+        assert_eq!(store.keys().unwrap(), std::slice::from_ref(&p));
+        store.delete(&p).unwrap();
+        assert!(store.keys().unwrap().is_empty());
+        store.delete(&p).unwrap();
+        assert!(store.get(&p).unwrap().is_none());
     }
 }
 

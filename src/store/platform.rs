@@ -13,11 +13,11 @@ pub(super) use windows::{every_keyring, open_keyring};
 mod linux {
     use crate::env::Env;
     use crate::error::{Error, Result};
-    use crate::store::keyring::{Bounded, KEYRING_DEADLINE, KeyringStore};
+    use crate::store::keyring::{Bounded, KERNEL_KEY_PREFIX, KEYRING_DEADLINE, KeyringStore};
     use crate::store::layered::Layered;
-    use crate::store::{Backend, SecretStore};
+    use crate::store::{Backend, Reach, SecretStore};
 
-    fn keyutils() -> Result<Box<dyn SecretStore>> {
+    fn keyutils(env: &Env) -> Result<Box<dyn SecretStore>> {
         use linux_keyutils::{KeyRing, KeyRingIdentifier};
         let failed = |detail: String| Error::Store {
             backend: Backend::Keyutils,
@@ -30,7 +30,40 @@ mod linux {
             .map_err(|e| failed(format!("no session keyring: {e}")))?;
         let store =
             linux_keyutils_keyring_store::Store::new().map_err(|e| failed(e.to_string()))?;
-        Ok(Box::new(KeyringStore::new(Backend::Keyutils, store)))
+        let installation = crate::cache::CacheDir::locate(env)
+            .map(|c| c.installation())
+            .unwrap_or_default();
+        let prefix = format!("{KERNEL_KEY_PREFIX}{installation}:");
+        Ok(Box::new(
+            KeyringStore::new(Backend::Keyutils, store).kernel(prefix, kernel_keys),
+        ))
+    }
+
+    /// Our keys in the session and persistent keyrings (keyutils cannot search by prefix).
+    fn kernel_keys(prefix: &str) -> Result<Vec<String>> {
+        use linux_keyutils::{KeyRing, KeyRingIdentifier};
+        let rings = [
+            KeyRing::from_special_id(KeyRingIdentifier::Session, false),
+            KeyRing::get_persistent(KeyRingIdentifier::Session),
+        ];
+        let mut keys = Vec::new();
+        for ring in rings.into_iter().flatten() {
+            // Room for far more links than a keyring holds (the crate trusts the kernel's
+            // count to fit the buffer).
+            let links = ring.get_links(65_536).map_err(|e| Error::Store {
+                backend: Backend::Keyutils,
+                detail: format!("cannot list a keyring: {e}"),
+            })?;
+            let descriptions = links
+                .iter()
+                .filter_map(|node| node.as_key())
+                .filter_map(|k| k.metadata().ok())
+                .filter_map(|m| m.get_description().strip_prefix(prefix).map(String::from));
+            keys.extend(descriptions);
+        }
+        keys.sort();
+        keys.dedup();
+        Ok(keys)
     }
 
     fn secret_service() -> Result<Box<dyn SecretStore>> {
@@ -59,19 +92,24 @@ mod linux {
         }
     }
 
-    /// Each keyring that answers, separately: `logout` must reach Secret Service even
-    /// where the hot path would not open it.
-    pub(crate) fn every_keyring(_env: &Env) -> Vec<Box<dyn SecretStore>> {
-        [keyutils(), secret_service()]
-            .into_iter()
-            .filter_map(Result::ok)
-            .collect()
+    /// Each keyring on its own: `logout` must reach Secret Service even where the hot path
+    /// would not open it. Without a session bus there is no Secret Service to search (a
+    /// copy the metadata says is there is still reported as out of reach).
+    pub(crate) fn every_keyring(env: &Env) -> Vec<Reach> {
+        let reach = |backend, store: Result<Box<dyn SecretStore>>| {
+            store.map_err(|e| (backend, e.to_string()))
+        };
+        let mut all = vec![reach(Backend::Keyutils, keyutils(env))];
+        if session_bus_configured(env) {
+            all.push(reach(Backend::SecretService, secret_service()));
+        }
+        all
     }
 
     /// Secret Service (durable) behind the kernel keyring (hot); either alone when only one
     /// works; an error naming `EKSOP_AUTH_STORE=file` when neither does.
     pub(crate) fn open_keyring(env: &Env) -> Result<Box<dyn SecretStore>> {
-        match (keyutils(), session_bus_configured(env)) {
+        match (keyutils(env), session_bus_configured(env)) {
             (Ok(hot), true) => Ok(Box::new(Layered::new(
                 hot,
                 Backend::SecretService,
@@ -90,13 +128,14 @@ mod linux {
 
 #[cfg(target_os = "macos")]
 mod macos {
+    const BACKEND: Backend = Backend::Keychain;
     use crate::env::Env;
     use crate::error::{Error, Result};
     use crate::store::keyring::KeyringStore;
-    use crate::store::{Backend, SecretStore};
+    use crate::store::{Backend, Reach, SecretStore};
 
-    pub(crate) fn every_keyring(env: &Env) -> Vec<Box<dyn SecretStore>> {
-        open_keyring(env).into_iter().collect()
+    pub(crate) fn every_keyring(env: &Env) -> Vec<Reach> {
+        vec![open_keyring(env).map_err(|e| (BACKEND, e.to_string()))]
     }
 
     pub(crate) fn open_keyring(_env: &Env) -> Result<Box<dyn SecretStore>> {
@@ -104,19 +143,20 @@ mod macos {
             apple_native_keyring_store::keychain::Store::new().map_err(|e| Error::NoKeyring {
                 detail: e.to_string(),
             })?;
-        Ok(Box::new(KeyringStore::new(Backend::Keychain, store)))
+        Ok(Box::new(KeyringStore::new(BACKEND, store)))
     }
 }
 
 #[cfg(windows)]
 mod windows {
+    const BACKEND: Backend = Backend::CredentialManager;
     use crate::env::Env;
     use crate::error::{Error, Result};
     use crate::store::keyring::KeyringStore;
-    use crate::store::{Backend, SecretStore};
+    use crate::store::{Backend, Reach, SecretStore};
 
-    pub(crate) fn every_keyring(env: &Env) -> Vec<Box<dyn SecretStore>> {
-        open_keyring(env).into_iter().collect()
+    pub(crate) fn every_keyring(env: &Env) -> Vec<Reach> {
+        vec![open_keyring(env).map_err(|e| (BACKEND, e.to_string()))]
     }
 
     pub(crate) fn open_keyring(_env: &Env) -> Result<Box<dyn SecretStore>> {
@@ -134,9 +174,9 @@ mod windows {
 mod other {
     use crate::env::Env;
     use crate::error::{Error, Result};
-    use crate::store::SecretStore;
+    use crate::store::{Reach, SecretStore};
 
-    pub(crate) fn every_keyring(_env: &Env) -> Vec<Box<dyn SecretStore>> {
+    pub(crate) fn every_keyring(_env: &Env) -> Vec<Reach> {
         Vec::new()
     }
 

@@ -112,6 +112,8 @@ pub struct FakeAwsOptions<'a> {
     pub max_session_duration: Option<u32>,
     pub faults: &'a [&'a str],
     pub hang_seconds: f32,
+    /// More IAM users the STS knows: (access key id, secret, ARN).
+    pub users: &'a [(&'a str, &'a str, &'a str)],
 }
 
 /// The fake STS (plain HTTP) and the token-verifying API server (HTTPS) in one process, so
@@ -137,6 +139,9 @@ impl FakeAws {
                 crate::harness::SRC_SECRET,
                 crate::harness::SRC_ARN
             ));
+        for (id, secret, arn) in opts.users {
+            cmd.arg("--key").arg(format!("{id}={secret}={arn}"));
+        }
         for code in opts.mfa_codes {
             cmd.args(["--mfa-code", code]);
         }

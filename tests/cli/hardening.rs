@@ -13,7 +13,7 @@ fn token_cmd(home: &Home) -> std::process::Command {
 fn store_file(home: &Home) -> std::path::PathBuf {
     home.path()
         .join(".cache/eksop-auth/store")
-        .join(format!("{}.json", home.profile))
+        .join(format!("{}.json", home.record_key()))
 }
 
 fn record(home: &Home) -> serde_json::Value {
@@ -250,10 +250,10 @@ fn garbage_in_the_kernel_keyring_means_log_in_again() {
     let mfa = home.counting_distinct_mfa_process();
     home.operator_profile(sts.sts_url(), &mfa)
         .unset("EKSOP_AUTH_STORE");
-    let profile = home.profile.clone();
+    let (key, profile) = (home.kernel_description(), home.profile.clone());
     run(&mut token_cmd(&home)).success();
     let overwrite = format!(
-        "keyctl get_persistent @s >/dev/null; id=$(keyctl search @s user eksop-auth:session:{profile}) && keyctl update $id not-a-session"
+        "keyctl get_persistent @s >/dev/null; id=$(keyctl search @s user {key}) && keyctl update $id not-a-session"
     );
     run(home
         .command("keyctl")

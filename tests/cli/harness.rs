@@ -28,6 +28,7 @@ const TOOLS: &[(&str, &str)] = &[
     ("dbus-daemon", "the Debian package `dbus`"),
     ("dbus-send", "the Debian package `dbus`"),
     ("gnome-keyring-daemon", "the Debian package `gnome-keyring`"),
+    ("setpriv", "the Debian package `util-linux`"),
 ];
 
 /// Fails the test with what to install when `program` is not on PATH.
@@ -176,6 +177,43 @@ impl Home {
         self.dir.path()
     }
 
+    /// The key this home's profile is filed under (see `record_key`).
+    pub fn record_key(&self) -> String {
+        record_key(&self.profile)
+    }
+
+    /// The kernel-keyring key this home's session goes by: the description has the
+    /// installation (a hash of the cache dir) and the record key.
+    pub fn kernel_description(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let root = self.path().join(".cache/eksop-auth");
+        let mut h = Sha256::new();
+        h.update(b"eksop-auth\0installation\0");
+        h.update(root.to_string_lossy().as_bytes());
+        let installation: String = h.finalize()[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("eksop-auth:session:{installation}:{}", self.record_key())
+    }
+
+    /// The file store's record for this home's profile.
+    pub fn store_file(&self) -> PathBuf {
+        self.cache_file("store", "json")
+    }
+
+    /// The metadata beside it.
+    pub fn meta_file(&self) -> PathBuf {
+        self.cache_file("sessions", "json")
+    }
+
+    fn cache_file(&self, area: &str, ext: &str) -> PathBuf {
+        self.path()
+            .join(".cache/eksop-auth")
+            .join(area)
+            .join(format!("{}.{ext}", self.record_key()))
+    }
+
     pub fn set(&mut self, key: &str, value: &str) -> &mut Self {
         self.env.insert(key.to_string(), value.to_string());
         self
@@ -322,6 +360,20 @@ pub fn run_with_input(cmd: &mut Command, input: Option<&str>) -> Output {
         stdout: out_thread.join().unwrap(),
         stderr: err_thread.join().unwrap(),
     }
+}
+
+/// The fixed-length key a profile's session is filed under in every store, written here
+/// independently of src/cache.rs `key`: 32 hex digits of SHA-256("eksop-auth" NUL
+/// "session" NUL profile).
+pub fn record_key(profile: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"eksop-auth\0session\0");
+    h.update(profile.as_bytes());
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Decodes a `k8s-aws-v1.` token into its presigned URL.

@@ -7,6 +7,7 @@
 mod fakes;
 mod hardening;
 mod harness;
+mod integrity;
 mod kit;
 mod kubectl;
 mod prompt;

@@ -16,10 +16,7 @@ fn login(home: &Home) -> Output {
 
 /// The stored record (file store), for secret-leak checks.
 fn stored_record(home: &Home) -> serde_json::Value {
-    let p = home
-        .path()
-        .join(".cache/eksop-auth/store")
-        .join(format!("{}.json", home.profile));
+    let p = home.store_file();
     serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
 }
 
@@ -274,13 +271,7 @@ fn access_denied_explains_the_trust_policy_and_stores_nothing() {
         "{}",
         out.stderr
     );
-    assert!(
-        !home
-            .path()
-            .join(".cache/eksop-auth/store")
-            .join(format!("{}.json", home.profile))
-            .exists()
-    );
+    assert!(!home.store_file().exists());
     assert!(
         run(&mut home.eksop(&["status"]))
             .stdout
@@ -398,19 +389,9 @@ fn file_store_is_private() {
     let mode = |p: std::path::PathBuf| std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
     let cache = home.path().join(".cache/eksop-auth");
     assert_eq!(mode(cache.join("store")), 0o700);
-    assert_eq!(
-        mode(cache.join("store").join(format!("{}.json", home.profile))),
-        0o600
-    );
+    assert_eq!(mode(home.store_file()), 0o600);
     assert_eq!(mode(cache.join("sessions")), 0o700);
-    assert_eq!(
-        mode(
-            cache
-                .join("sessions")
-                .join(format!("{}.json", home.profile))
-        ),
-        0o600
-    );
+    assert_eq!(mode(home.meta_file()), 0o600);
 }
 
 #[test]
@@ -464,8 +445,7 @@ fn kernel_keyring_keeps_the_session_across_processes() {
         .command("sh")
         .args(["-c", "keyctl show $(keyctl get_persistent @u)"]));
     assert!(
-        format!("{}{}", described.stdout, persistent.stdout)
-            .contains(&format!("eksop-auth:session:{}", home.profile)),
+        format!("{}{}", described.stdout, persistent.stdout).contains(&home.kernel_description()),
         "key not findable by name:\n{}\n{}",
         described.stdout,
         persistent.stdout
@@ -507,17 +487,17 @@ fn secret_service_keeps_the_session_across_processes() {
         "service",
         "eksop-auth",
         "username",
-        &home.profile,
+        &home.record_key(),
     ]));
     assert!(
-        item.success().stdout.contains("\"v\":1"),
+        item.success().stdout.contains("\"v\":2"),
         "secret-tool found: {:?}",
         item.stdout
     );
     // Drop the kernel-keyring hot copy: the next process reads Secret Service.
     let purge = format!(
-        "keyctl link $(keyctl get_persistent @u) @s >/dev/null; keyctl purge -s user eksop-auth:session:{}",
-        home.profile
+        "keyctl link $(keyctl get_persistent @u) @s >/dev/null; keyctl purge -s user {}",
+        home.kernel_description()
     );
     run(home
         .command("keyctl")
@@ -541,9 +521,9 @@ fn secret_service_keeps_the_session_across_processes() {
     );
     let out = run(&mut away);
     assert!(
-        out.success()
+        out.failure()
             .stderr
-            .contains("also stored in secret-service"),
+            .contains("a copy is left in secret-service"),
         "{}",
         out.stderr
     );
@@ -554,7 +534,7 @@ fn secret_service_keeps_the_session_across_processes() {
         "service",
         "eksop-auth",
         "username",
-        &home.profile,
+        &home.record_key(),
     ]));
     assert!(
         gone.stdout.is_empty(),

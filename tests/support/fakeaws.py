@@ -447,6 +447,10 @@ def sts_handle(state, akid, params):
         f"<RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></AssumeRoleResponse>")
 
 
+# Faults that replace a computed answer (consumed in order like the others).
+ANSWER_FAULTS = ("truncate", "empty-token", "backdate", "far-date", "html", "garbage", "huge")
+
+
 def make_sts_handler(state):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -530,8 +534,50 @@ def make_sts_handler(state):
                 except Rejected as e:
                     status, xml = sts_error(str(e), f"request signature rejected: {e}", 403)
             entry["status"] = status
+            if fault in ANSWER_FAULTS:
+                entry["fault"] = fault
+                state.log(entry)
+                return self.send_mangled(fault, status, xml)
             state.log(entry)
             self.send(status, xml, "text/xml")
+
+        def send_mangled(self, fault, status, xml):
+            """What a cutting proxy or a broken STS sends instead of the real answer."""
+            rid = [("x-amzn-RequestId", "fault-" + fault)]
+            if fault == "truncate":
+                return self.send(status, xml[:500], "text/xml", rid)
+            if fault == "empty-token":
+                return self.send(status, re.sub(r"<SessionToken>[^<]*</SessionToken>",
+                                                "<SessionToken></SessionToken>", xml), "text/xml", rid)
+            if fault in ("backdate", "far-date"):
+                when = ("2001-01-01T00:00:00Z" if fault == "backdate" else "2200-01-01T00:00:00Z")
+                return self.send(status, re.sub(r"<Expiration>[^<]*</Expiration>",
+                                                f"<Expiration>{when}</Expiration>", xml), "text/xml", rid)
+            if fault == "html":
+                return self.send(400, "<html><body><h1>400 Bad Request</h1></body></html>",
+                                 "text/html", rid)
+            if fault == "garbage":
+                return self.send(200, "\x00\x01 this is not an answer", "application/octet-stream", rid)
+            if fault == "huge":
+                # 1 GiB announced and streamed until the client stops reading.
+                self.send_response(200)
+                self.send_header("Content-Type", "text/xml")
+                for name, value in rid:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(1 << 30))
+                self.end_headers()
+                chunk = b"<Padding>" + b"x" * (1 << 20) + b"</Padding>"
+                try:
+                    self.wfile.write(xml.encode()[:200])
+                    sent = 200
+                    while sent < (1 << 30):
+                        self.wfile.write(chunk)
+                        sent += len(chunk)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                self.close_connection = True
+                return None
+            raise AssertionError(fault)
 
     return Handler
 
@@ -586,7 +632,7 @@ def main():
             p.add_argument("--mfa-code", action="append", help="the only codes accepted (default: any 6 digits, once)")
             p.add_argument("--deny-assume", action="store_true", help="AccessDenied: caller not in the trust policy")
             p.add_argument("--max-session-duration", type=int, default=43200)
-            p.add_argument("--fault", action="append", choices=["500", "throttle"],
+            p.add_argument("--fault", action="append", choices=["500", "throttle", *ANSWER_FAULTS],
                            help="answer the next STS call with this fault (repeatable, in order)")
             p.add_argument("--hang", type=float, default=0, help="delay every STS answer by this many seconds")
             p.add_argument("--region", default="us-east-1", help="the region in the cluster ARN DescribeCluster returns")
