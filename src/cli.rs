@@ -117,7 +117,8 @@ pub(crate) struct SetupArgs {
     /// The cluster CA (base64 PEM); with --endpoint, skips EKS DescribeCluster.
     #[arg(long, value_name = "B64")]
     pub(crate) certificate_authority_data: Option<String>,
-    /// Also write [profile NAME] with only `credential_process`, so aws-cli shares the session.
+    /// Also write [profile NAME] with `credential_process` and `region` only, so aws-cli
+    /// shares the session.
     #[arg(long, value_name = "NAME")]
     pub(crate) cli_profile: Option<String>,
     /// Print the changes as a unified diff and change nothing.
@@ -161,7 +162,8 @@ pub(crate) struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct LogoutArgs {
-    /// The profile to log out of (default: $AWS_PROFILE, then `default`).
+    /// The profile to log out of (default: $AWS_PROFILE, $AWS_DEFAULT_PROFILE, then
+    /// `default`).
     #[arg(long, value_name = "PROFILE", conflicts_with = "all")]
     pub(crate) profile: Option<String>,
 
@@ -183,7 +185,8 @@ pub(crate) struct TokenArgs {
 /// Profile and region, shared by every command that talks to AWS.
 #[derive(Debug, Args, Clone, Default)]
 pub(crate) struct AwsArgs {
-    /// The profile in ~/.aws/config (default: $AWS_PROFILE, then `default`).
+    /// The profile in ~/.aws/config (default: $AWS_PROFILE, $AWS_DEFAULT_PROFILE, then
+    /// `default`).
     #[arg(long, value_name = "PROFILE")]
     pub(crate) profile: Option<String>,
 

@@ -190,6 +190,28 @@ pub(crate) enum Error {
         waited_seconds: u64,
     },
 
+    /// Another writer held a config file's `.lock` for too long.
+    #[error(
+        "{} is being changed by another program ({} exists, for {waited_seconds}s); wait for          it (another `eksop-auth setup`, a `kubectl config` command), or remove {} if none is          running, and run the command again",
+        path.display(), lock.display(), lock.display()
+    )]
+    FileLocked {
+        path: PathBuf,
+        lock: PathBuf,
+        waited_seconds: u64,
+    },
+
+    /// A file the user made read-only is left as it is.
+    #[error(
+        "{} is read-only (mode {mode:04o}), which eksop-auth takes as yours to keep; make it          writable (`chmod u+w {}`) and run the command again, or {alternative}; nothing was          changed",
+        path.display(), path.display()
+    )]
+    ReadOnly {
+        path: PathBuf,
+        mode: u32,
+        alternative: &'static str,
+    },
+
     /// `doctor` found problems (each printed with its fix).
     #[error("doctor: {failed} check(s) failed; see the fixes above")]
     ChecksFailed { failed: usize },
@@ -266,7 +288,8 @@ impl Error {
                 exit::STORE
             }
             Error::Io { .. } | Error::UnsafePath { .. } => exit::FILE,
-            Error::LockTimeout { .. } => exit::LOCK_TIMEOUT,
+            Error::LockTimeout { .. } | Error::FileLocked { .. } => exit::LOCK_TIMEOUT,
+            Error::ReadOnly { .. } => exit::FILE,
             Error::ChecksFailed { .. } => exit::CHECK_FAILED,
             Error::Output(_) => exit::OUTPUT,
             Error::Internal(_) => exit::INTERNAL,

@@ -15,10 +15,12 @@ mod ctx;
 mod eks_token;
 mod env;
 mod error;
+mod filelock;
 mod fsutil;
 mod kubeconfig;
 mod lock;
 mod log;
+mod manpage;
 mod mfa;
 mod protocol;
 mod secret;
@@ -73,11 +75,6 @@ fn dispatch(ctx: &mut Ctx, command: Command) -> Result<()> {
             clap_complete::generate(args.shell, &mut cmd, "eksop-auth", &mut ctx.stdout);
             Ok(())
         }
-        Command::Manpage => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(cmd)
-                .render(&mut ctx.stdout)
-                .map_err(error::Error::Output)
-        }
+        Command::Manpage => manpage::render(&mut ctx.stdout).map_err(error::Error::Output),
     }
 }

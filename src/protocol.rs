@@ -20,6 +20,9 @@ pub(crate) enum ApiVersion {
     V1,
     #[serde(rename = "client.authentication.k8s.io/v1beta1")]
     V1Beta1,
+    /// What kubectl before 1.24 may still be configured with (as aws-cli, answered as asked).
+    #[serde(rename = "client.authentication.k8s.io/v1alpha1")]
+    V1Alpha1,
 }
 
 impl ApiVersion {
@@ -27,11 +30,12 @@ impl ApiVersion {
         match self {
             ApiVersion::V1 => "client.authentication.k8s.io/v1",
             ApiVersion::V1Beta1 => "client.authentication.k8s.io/v1beta1",
+            ApiVersion::V1Alpha1 => "client.authentication.k8s.io/v1alpha1",
         }
     }
 
     pub(crate) fn parse(s: &str) -> Option<Self> {
-        [ApiVersion::V1, ApiVersion::V1Beta1]
+        [ApiVersion::V1, ApiVersion::V1Beta1, ApiVersion::V1Alpha1]
             .into_iter()
             .find(|v| v.as_str() == s)
     }
@@ -42,7 +46,8 @@ impl ApiVersion {
 pub(crate) struct ExecInfo {
     /// The apiVersion to answer with (always one kubectl accepts).
     pub(crate) api_version: ApiVersion,
-    /// `spec.interactive`; `None` when not run by kubectl.
+    /// `spec.interactive`; `None` when the caller did not say (not run by kubectl, or a
+    /// kubectl before 1.22, which leaves it out and still hands over its terminal).
     pub(crate) interactive: Option<bool>,
     /// A one-line warning for stderr when the variable could not be used as given.
     pub(crate) warning: Option<&'static str>,
@@ -66,6 +71,8 @@ const WARN_MALFORMED: &str = "Error parsing KUBERNETES_EXEC_INFO, defaulting to 
 const WARN_UNKNOWN: &str = "Unrecognized API version in KUBERNETES_EXEC_INFO, defaulting to \
     client.authentication.k8s.io/v1beta1. This eksop-auth may be older than your kubectl; \
     please update eksop-auth.";
+const WARN_ALPHA: &str = "Kubeconfig user entry is using deprecated API version \
+    client.authentication.k8s.io/v1alpha1. Run `eksop-auth setup` to update.";
 
 /// Parses `KUBERNETES_EXEC_INFO`. Absent or empty → v1beta1 and not run by kubectl.
 pub(crate) fn parse_exec_info(raw: Option<&str>) -> ExecInfo {
@@ -80,8 +87,11 @@ pub(crate) fn parse_exec_info(raw: Option<&str>) -> ExecInfo {
     match serde_json::from_str::<RawExecInfo>(raw) {
         Err(_) => info(ApiVersion::V1Beta1, None, Some(WARN_MALFORMED)),
         Ok(raw) => {
-            let interactive = Some(raw.spec.and_then(|s| s.interactive).unwrap_or(false));
+            let interactive = raw.spec.and_then(|s| s.interactive);
             match raw.api_version.as_deref().and_then(ApiVersion::parse) {
+                Some(ApiVersion::V1Alpha1) => {
+                    info(ApiVersion::V1Alpha1, interactive, Some(WARN_ALPHA))
+                }
                 Some(v) => info(v, interactive, None),
                 None => info(ApiVersion::V1Beta1, interactive, Some(WARN_UNKNOWN)),
             }
@@ -193,10 +203,15 @@ mod tests {
         );
 
         let alpha = parse_exec_info(Some(
-            r#"{"apiVersion":"client.authentication.k8s.io/v1alpha1"}"#,
+            r#"{"apiVersion":"client.authentication.k8s.io/v1alpha1","spec":{}}"#,
         ));
         assert_eq!(
-            (alpha.api_version, alpha.warning),
+            (alpha.api_version, alpha.interactive, alpha.warning),
+            (ApiVersion::V1Alpha1, None, Some(WARN_ALPHA))
+        );
+        let unknown = parse_exec_info(Some(r#"{"apiVersion":"client.authentication.k8s.io/v2"}"#));
+        assert_eq!(
+            (unknown.api_version, unknown.warning),
             (ApiVersion::V1Beta1, Some(WARN_UNKNOWN))
         );
 
@@ -205,7 +220,9 @@ mod tests {
             (junk.api_version, junk.warning),
             (ApiVersion::V1Beta1, Some(WARN_MALFORMED))
         );
-        assert!(!WARN_MALFORMED.contains('\n') && !WARN_UNKNOWN.contains('\n'));
+        for w in [WARN_MALFORMED, WARN_UNKNOWN, WARN_ALPHA] {
+            assert!(!w.contains('\n') && !w.contains("  "), "{w}");
+        }
     }
 
     const EXEC_JSON: &str = "{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1\",\"spec\":{},\"status\":{\"expirationTimestamp\":\"2026-01-01T00:14:00Z\",\"token\":\"k8s-aws-v1.abc\"}}\n";
@@ -260,7 +277,7 @@ mod proptests {
             if let Some(a) = &api { doc["apiVersion"] = serde_json::json!(a); }
             if let Some(i) = interactive { doc["spec"]["interactive"] = serde_json::json!(i); }
             let info = parse_exec_info(Some(&doc.to_string()));
-            prop_assert_eq!(info.interactive, Some(interactive.unwrap_or(false)));
+            prop_assert_eq!(info.interactive, interactive);
         }
     }
 }

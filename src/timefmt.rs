@@ -38,6 +38,17 @@ pub(crate) fn from_unix(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs.min(253_402_300_799))
 }
 
+/// Milliseconds since the epoch (0 for earlier times).
+pub(crate) fn unix_millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The time `ms` milliseconds after the epoch, saturating as `from_unix` does.
+pub(crate) fn from_unix_millis(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms.min(253_402_300_799_000))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -113,7 +113,7 @@ mod tests {
                    [profile nosrc]\nrole_arn = r\nmfa_serial = m\n\
                    [profile longer]\nrole_arn = r\nmfa_serial = m\nsource_profile = a\nduration_seconds = 90000\n\
                    [profile named]\nrole_arn = r\nmfa_serial = GAHT1234\nsource_profile = a\nrole_session_name = alice\nmfa_process = ykman oath accounts code -s aws\n";
-        let set = ProfileSet::parse(cfg, "");
+        let set = ProfileSet::parse(cfg, "").unwrap();
         let op = OperatorProfile::from_profile(&set.get("op").unwrap()).unwrap();
         assert_eq!(
             (op.duration_seconds, op.role_session_name.as_str()),

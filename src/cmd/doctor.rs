@@ -311,12 +311,18 @@ fn check_kubeconfig(ctx: &Ctx, r: &mut Report, cluster: &str, op: &OperatorProfi
                 me.map(|m| m.display().to_string()).unwrap_or_default()
             )
         }),
-        ApiVersion::parse(&user.api_version).is_none().then(|| {
-            format!(
+        match ApiVersion::parse(&user.api_version) {
+            None => Some(format!(
                 "apiVersion `{}` is not client.authentication.k8s.io/v1 or {EXEC_API_VERSION}",
                 user.api_version
-            )
-        }),
+            )),
+            Some(ApiVersion::V1Alpha1) => Some(
+                "apiVersion client.authentication.k8s.io/v1alpha1 works only with kubectl \
+                 before 1.24"
+                    .to_string(),
+            ),
+            Some(_) => None,
+        },
         (user.interactive_mode == "Never").then(|| {
             "interactiveMode Never: kubectl can never let you type an MFA code".to_string()
         }),

@@ -16,7 +16,6 @@ use crate::session::meta::{Meta, MetaDir, TOMBSTONE_KEPT};
 use crate::session::{Found, inventory};
 use crate::settings::profile_name;
 use crate::store::{Backend, SecretStore, describe, record_key};
-use crate::timefmt::unix_seconds;
 
 /// How long `logout` waits for a login in progress before giving up.
 const WAIT_FOR_LOGIN: Duration = Duration::from_secs(30);
@@ -69,7 +68,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &LogoutArgs) -> Result<()> {
         // First the refusal, then the copies: whatever survives is never used again.
         if !old {
             metas.update(&found.key, &profile, now, |m| {
-                m.logged_out_at = Some(unix_seconds(now));
+                m.set_logged_out(now);
             })?;
         }
         let (removed, failed) = remove_copies(found, &stores, &inv.reached, &inv.unreachable);
@@ -131,15 +130,15 @@ fn gone(found: &Found) -> bool {
 
 /// Drops remembered logouts older than any session they could refuse.
 fn forget_old_logouts(ctx: &Ctx, metas: &MetaDir, inv: &crate::session::Inventory) {
-    let now = unix_seconds(ctx.now());
+    let now = ctx.now();
     let Ok(keys) = metas.keys() else { return };
     for key in keys {
         let Ok(Meta::Present(m)) = metas.read(&key) else {
             continue;
         };
         let expired = m
-            .logged_out_at
-            .is_some_and(|t| now.saturating_sub(t) > TOMBSTONE_KEPT.as_secs());
+            .logged_out()
+            .is_some_and(|t| now.duration_since(t).unwrap_or_default() > TOMBSTONE_KEPT);
         let held = inv
             .found
             .iter()

@@ -267,7 +267,7 @@ fn nobody_to_ask_means_login_required_without_calling_sts() {
     assert_eq!(err.exit_code(), crate::error::exit::LOGIN_REQUIRED);
     assert!(
         err.to_string()
-            .contains("(none is stored; kubectl did not hand over a terminal")
+            .contains("(none is stored; the calling program (kubectl or another Kubernetes client) did not hand over a terminal")
             && err
                 .to_string()
                 .contains("run `eksop-auth login --profile op`"),

@@ -51,7 +51,7 @@ pub(crate) enum SourceKind {
 /// Why nobody can be asked for a code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Nobody {
-    /// kubectl said `interactive: false`.
+    /// The caller (kubectl, another client) said `interactive: false`.
     CallerSaidNo,
     /// kubectl said `interactive: true`, but no terminal can be opened.
     TerminalUnavailable,
@@ -63,8 +63,8 @@ impl fmt::Display for Nobody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Nobody::CallerSaidNo => {
-                "kubectl did not hand over a terminal: interactiveMode Never, stdin not a \
-                 terminal, or a TUI owns it"
+                "the calling program (kubectl or another Kubernetes client) did not hand over \
+                 a terminal: interactiveMode Never, stdin not a terminal, or a TUI owns it"
             }
             Nobody::TerminalUnavailable => "no controlling terminal to prompt on",
             Nobody::Unattended => "no terminal is attached and the profile has no `mfa_process`",

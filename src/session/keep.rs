@@ -88,6 +88,14 @@ pub(super) fn store(
         assumed.request_id.as_deref().unwrap_or("-"),
         assumed.assumed_arn
     );
+    // A clock set back since the last logout must not make the new session look older
+    // than it, and so refused.
+    let issued_at = match ctx.cache().and_then(|c| MetaDir::new(c).read(&t.key)) {
+        Ok(Meta::Present(m)) => m
+            .logged_out()
+            .map_or(issued_at, |at| issued_at.max(at + Duration::from_millis(1))),
+        _ => issued_at,
+    };
     let keys = Keys {
         access_key_id: assumed.creds.access_key_id,
         secret_access_key: assumed.creds.secret_access_key,
@@ -134,15 +142,15 @@ fn save(ctx: &Ctx, t: &Target<'_>, session: &Session) -> std::result::Result<(),
         Err(e) => return Err(Saved::Not(e)),
     };
     let metas = MetaDir::new(ctx.cache().map_err(Saved::Not)?);
-    let issued = unix_seconds(session.issued_at);
     let mut meta = match metas.read(&t.key).map_err(Saved::Not)? {
         Meta::Present(m) => m,
         Meta::Absent => Default::default(),
         // Whatever damaged metadata said, only this new record is good.
-        Meta::Damaged => super::meta::SessionMeta {
-            logged_out_at: Some(issued.saturating_sub(1)),
-            ..Default::default()
-        },
+        Meta::Damaged => {
+            let mut m = super::meta::SessionMeta::default();
+            m.set_logged_out(session.issued_at - Duration::from_millis(1));
+            m
+        }
     };
     meta.profile = t.op.name.clone();
     meta.assumed_arn = session.assumed_arn.clone();

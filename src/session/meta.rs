@@ -12,7 +12,7 @@ use super::record::MAX_EXPIRY;
 use crate::cache::{Area, CacheDir};
 use crate::error::Result;
 use crate::store::Backend;
-use crate::timefmt::from_unix;
+use crate::timefmt::{from_unix, from_unix_millis, unix_millis, unix_seconds};
 
 /// How long a logout is remembered: longer than any session it could refuse lives.
 pub(crate) const TOMBSTONE_KEPT: Duration = Duration::from_secs(13 * 3600);
@@ -30,9 +30,13 @@ pub(crate) struct SessionMeta {
     /// When `token` last reminded that the session is ending.
     #[serde(default)]
     pub(crate) reminded_at: Option<u64>,
-    /// When `logout` last ran: records issued before it are refused.
+    /// When `logout` last ran, in seconds (as older versions wrote it).
     #[serde(default)]
-    pub(crate) logged_out_at: Option<u64>,
+    logged_out_at: Option<u64>,
+    /// When `logout` last ran, in milliseconds: records issued until then are refused. A
+    /// login in the same second as a logout is not one of them.
+    #[serde(default)]
+    logged_out_ms: Option<u64>,
     /// Copies `logout` could not reach; the next `logout` removes them.
     #[serde(default)]
     pub(crate) pending: Vec<Backend>,
@@ -56,7 +60,18 @@ impl SessionMeta {
     }
 
     pub(crate) fn logged_out(&self) -> Option<SystemTime> {
-        self.logged_out_at.map(from_unix)
+        match (self.logged_out_ms, self.logged_out_at) {
+            (Some(ms), _) => Some(from_unix_millis(ms)),
+            // Written in whole seconds: the logout was within that second.
+            (None, Some(s)) => Some(from_unix(s) + Duration::from_millis(999)),
+            (None, None) => None,
+        }
+    }
+
+    /// Refuses every record issued until `at`.
+    pub(crate) fn set_logged_out(&mut self, at: SystemTime) {
+        self.logged_out_ms = Some(unix_millis(at));
+        self.logged_out_at = Some(unix_seconds(at));
     }
 
     /// Whether any record of it was ever stored since the last logout (a failed login
@@ -66,7 +81,13 @@ impl SessionMeta {
     }
 
     fn plausible(&self) -> bool {
-        let times = [Some(self.expires_at), self.reminded_at, self.logged_out_at];
+        let ms = self.logged_out_ms.map(|ms| ms / 1000);
+        let times = [
+            Some(self.expires_at),
+            self.reminded_at,
+            self.logged_out_at,
+            ms,
+        ];
         times.iter().flatten().all(|t| *t <= MAX_EXPIRY)
             && self
                 .failure
@@ -144,11 +165,14 @@ impl MetaDir {
                 profile: profile.to_string(),
                 ..SessionMeta::default()
             },
-            Meta::Damaged => SessionMeta {
-                profile: profile.to_string(),
-                logged_out_at: Some(crate::timefmt::unix_seconds(now)),
-                ..SessionMeta::default()
-            },
+            Meta::Damaged => {
+                let mut m = SessionMeta {
+                    profile: profile.to_string(),
+                    ..SessionMeta::default()
+                };
+                m.set_logged_out(now);
+                m
+            }
         };
         change(&mut meta);
         self.write(key, &meta)

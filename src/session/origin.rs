@@ -84,7 +84,8 @@ mod tests {
             Some(config.as_bytes().to_vec()),
             PathBuf::from("/k"),
             None,
-        );
+        )
+        .unwrap();
         let args = AwsArgs {
             profile: Some("op".into()),
             region: Some(region.into()),

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::credentials::Credentials;
 use crate::secret::Secret;
-use crate::timefmt::{from_unix, unix_seconds};
+use crate::timefmt::{from_unix, from_unix_millis, unix_millis, unix_seconds};
 
 /// A session needs this much life left to be used: a token signed with it lives 15 minutes.
 pub(crate) const REFRESH_MARGIN: Duration = Duration::from_secs(15 * 60);
@@ -111,6 +111,7 @@ impl Session {
                 .map(|t| t.expose().clone())
                 .unwrap_or_default(),
             iat: unix_seconds(self.issued_at),
+            ims: Some(unix_millis(self.issued_at)),
             exp: unix_seconds(self.expires_at),
         };
         Secret::new(serde_json::to_string(&record).unwrap_or_default())
@@ -127,6 +128,7 @@ impl Session {
             || r.profile.is_empty()
             || r.exp > MAX_EXPIRY
             || r.iat > r.exp
+            || r.ims.is_some_and(|ms| ms / 1000 != r.iat)
         {
             return None;
         }
@@ -134,7 +136,7 @@ impl Session {
             access_key_id: r.id,
             secret_access_key: Secret::new(r.sk),
             session_token: Secret::new(r.st),
-            issued_at: from_unix(r.iat),
+            issued_at: r.ims.map_or_else(|| from_unix(r.iat), from_unix_millis),
             expires_at: from_unix(r.exp),
         };
         Some(Session::new(keys, r.arn, r.profile, r.origin))
@@ -153,6 +155,9 @@ struct Record {
     sk: String,
     st: String,
     iat: u64,
+    /// `iat` in milliseconds, to order it against a logout in the same second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ims: Option<u64>,
     exp: u64,
 }
 

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use crate::awsconfig::ProfileSet;
+use crate::awsconfig::{FileKind, ProfileSet, SyntaxError};
 use crate::env::Env;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fsutil::read_optional;
 
 /// The shared config files as read (each once per process).
@@ -34,12 +34,7 @@ impl ConfigFiles {
             .unwrap_or_else(|| aws_dir.join("credentials"));
         let config = read_optional(&config_path)?;
         let credentials = read_optional(&credentials_path)?;
-        Ok(Self::from_bytes(
-            config_path,
-            config,
-            credentials_path,
-            credentials,
-        ))
+        Self::from_bytes(config_path, config, credentials_path, credentials)
     }
 
     pub(crate) fn from_bytes(
@@ -47,7 +42,7 @@ impl ConfigFiles {
         config: Option<Vec<u8>>,
         credentials_path: PathBuf,
         credentials: Option<Vec<u8>>,
-    ) -> Self {
+    ) -> Result<Self> {
         let config_existed = config.is_some();
         let config_is_utf8 = config
             .as_deref()
@@ -58,23 +53,44 @@ impl ConfigFiles {
         };
         let config_text = lossy(config);
         let credentials_text = lossy(credentials);
-        let profiles = ProfileSet::parse(&config_text, &credentials_text);
-        ConfigFiles {
+        let mut files = ConfigFiles {
             config_path,
             credentials_path,
             config_text,
             config_existed,
             config_is_utf8,
             credentials_text,
-            profiles,
-        }
+            profiles: ProfileSet::default(),
+        };
+        files.profiles = files.parse()?;
+        Ok(files)
+    }
+
+    fn parse(&self) -> Result<ProfileSet> {
+        ProfileSet::parse(&self.config_text, &self.credentials_text)
+            .map_err(|(kind, e)| self.unreadable(kind, &e))
+    }
+
+    /// A file the SDKs would refuse: say where, in their words.
+    fn unreadable(&self, kind: FileKind, e: &SyntaxError) -> Error {
+        let path = match kind {
+            FileKind::Config => &self.config_path,
+            FileKind::Credentials => &self.credentials_path,
+        };
+        Error::Config(format!(
+            "{} line {}: {}. The AWS SDKs and aws-cli cannot read this file either; fix that \
+             line",
+            path.display(),
+            e.line,
+            e.message
+        ))
     }
 
     /// The same files with the config file's text replaced (an edit not yet written).
-    pub(crate) fn with_config_text(mut self, text: String) -> Self {
-        self.profiles = ProfileSet::parse(&text, &self.credentials_text);
+    pub(crate) fn with_config_text(mut self, text: String) -> Result<Self> {
         self.config_text = text;
-        self
+        self.profiles = self.parse()?;
+        Ok(self)
     }
 
     pub(crate) fn describe(&self) -> String {

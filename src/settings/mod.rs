@@ -250,6 +250,7 @@ mod tests {
             PathBuf::from("/k"),
             None,
         )
+        .unwrap()
     }
 
     const CONFIG: &str = "[profile op]\nrole_arn = r\nmfa_serial = m\nsource_profile = src\nregion = eu-west-1\n\

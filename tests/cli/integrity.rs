@@ -816,3 +816,41 @@ fn mfa_process_may_ask_on_the_terminal() {
     p.exp_eof().unwrap();
     assert_eq!(sts.assume_role_calls()[0]["params"]["TokenCode"], "192837");
 }
+
+#[test]
+fn a_login_right_after_a_logout_is_kept() {
+    let sts = fake_sts(&FakeAwsOptions::default());
+    let mut home = Home::new();
+    let mfa = home.counting_distinct_mfa_process();
+    home.operator_profile(sts.sts_url(), &mfa);
+    home.set("KUBERNETES_EXEC_INFO", NON_INTERACTIVE);
+    // Each round runs well within a second, so a logout and the next login often share one.
+    for round in 1..=5 {
+        run(&mut home.eksop(&["logout", "--all"])).success();
+        login(&home).success();
+        let out = token(&home);
+        assert!(out.success().stderr.is_empty(), "{}", out.stderr);
+        assert_eq!(sts.assume_role_calls().len(), round, "round {round}");
+    }
+}
+
+#[test]
+fn a_clock_set_back_after_a_logout_does_not_refuse_the_next_login() {
+    let sts = fake_sts(&FakeAwsOptions::default());
+    let mut home = Home::new();
+    let mfa = home.counting_distinct_mfa_process();
+    home.operator_profile(sts.sts_url(), &mfa);
+    home.set("KUBERNETES_EXEC_INFO", NON_INTERACTIVE);
+    login(&home).success();
+    run(&mut home.eksop(&["logout", "--all"])).success();
+    // Five minutes back (NTP correcting a fast clock): still well within the answer's skew.
+    let earlier = |args: &[&str]| {
+        let mut cmd = home.command("faketime");
+        cmd.args(["-f", "-5m", crate::harness::BIN]).args(args);
+        run(&mut cmd)
+    };
+    earlier(&["login", "--profile", &home.profile]).success();
+    let out = earlier(&["token", "--cluster", "prod", "--profile", &home.profile]);
+    assert!(out.success().stderr.is_empty(), "{}", out.stderr);
+    assert_eq!(sts.assume_role_calls().len(), 2);
+}

@@ -4,6 +4,8 @@
 //! temporary HOME against real peers on 127.0.0.1 (aws-cli, kubectl, the fakes in
 //! tests/support). No test reaches beyond loopback or touches the developer's own files.
 
+mod clients;
+mod config_trust;
 mod fakes;
 mod hardening;
 mod harness;

@@ -212,7 +212,7 @@ fn malformed_exec_info_warns_and_falls_back_to_v1beta1() {
     assert!(out.stderr.contains("KUBERNETES_EXEC_INFO"));
     home.set(
         "KUBERNETES_EXEC_INFO",
-        r#"{"apiVersion":"client.authentication.k8s.io/v1alpha1"}"#,
+        r#"{"apiVersion":"client.authentication.k8s.io/v2"}"#,
     );
     let out = run(&mut home.eksop(&["token", "--cluster", "demo"]));
     assert_eq!(
@@ -221,6 +221,23 @@ fn malformed_exec_info_warns_and_falls_back_to_v1beta1() {
     );
     assert!(
         out.stderr.contains("Unrecognized API version"),
+        "{}",
+        out.stderr
+    );
+    // v1alpha1 (kubectl before 1.24) is answered as asked, as aws-cli does, with a note.
+    home.set(
+        "KUBERNETES_EXEC_INFO",
+        r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1alpha1","spec":{}}"#,
+    );
+    let out = run(&mut home.eksop(&["token", "--cluster", "demo"]));
+    assert_eq!(
+        out.success().json()["apiVersion"],
+        "client.authentication.k8s.io/v1alpha1"
+    );
+    assert!(
+        out.stderr
+            .contains("deprecated API version client.authentication.k8s.io/v1alpha1")
+            && out.stderr.lines().count() == 1,
         "{}",
         out.stderr
     );

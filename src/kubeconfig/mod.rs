@@ -3,7 +3,10 @@
 //! extensions, unknown fields — is kept. YAML comments are not (kubectl drops them too).
 //!
 //! Also the one reader of kubeconfig for others (`doctor`), and where kubectl looks first.
+//! Written so every reader reads back what was written (`yaml.rs`).
 //! Pure: text in, text out (`default_path` only reads the `Env` it is given).
+
+mod yaml;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -169,12 +172,54 @@ pub(crate) fn upsert(existing: Option<&str>, e: &Entry) -> Result<String, Kubeco
     c.insert(key("user"), s(&e.name));
 
     doc.insert(key("current-context"), s(&e.context));
-    serde_norway::to_string(&Value::Mapping(doc))
-        .map_err(|err| KubeconfigError::Yaml(err.to_string()))
+    Ok(yaml::emit(&Value::Mapping(doc)))
+}
+
+/// Keys whose values a diff must not show, wherever they are (tokens, passwords, client
+/// keys, OIDC secrets and tokens).
+const SECRET_KEYS: [&str; 9] = [
+    "token",
+    "password",
+    "client-key-data",
+    "client-secret",
+    "id-token",
+    "refresh-token",
+    "access-token",
+    "client-key",
+    "token-file",
+];
+
+/// The kubeconfig text in kubectl's layout with every secret-looking value replaced by
+/// `<redacted>` — also exec `env` values, which are often tokens — for a diff.
+pub(crate) fn redacted(text: &str) -> Result<String, KubeconfigError> {
+    if text.trim().is_empty() {
+        return Ok(String::new());
+    }
+    let mut doc = Value::Mapping(parse(text)?);
+    redact(&mut doc, false);
+    Ok(yaml::emit(&doc))
+}
+
+fn redact(v: &mut Value, in_env: bool) {
+    let hidden = || Value::String("<redacted>".into());
+    match v {
+        Value::Mapping(m) => {
+            for (k, val) in m.iter_mut() {
+                let k = k.as_str().unwrap_or("");
+                if (SECRET_KEYS.contains(&k) || (in_env && k == "value")) && !val.is_null() {
+                    *val = hidden();
+                } else {
+                    redact(val, k == "env");
+                }
+            }
+        }
+        Value::Sequence(items) => items.iter_mut().for_each(|i| redact(i, in_env)),
+        _ => {}
+    }
 }
 
 fn parse(text: &str) -> Result<Mapping, KubeconfigError> {
-    match serde_norway::from_str::<Value>(text).map_err(|e| KubeconfigError::Yaml(e.to_string()))? {
+    match yaml::parse(text).map_err(KubeconfigError::Yaml)? {
         Value::Mapping(m) => Ok(m),
         Value::Null => Ok(Mapping::new()),
         _ => Err(KubeconfigError::NotAMapping),
@@ -254,7 +299,7 @@ mod tests {
         let once = upsert(Some(existing), &entry()).unwrap();
         let twice = upsert(Some(&once), &entry()).unwrap();
         assert_eq!(once, twice);
-        let v: Value = serde_norway::from_str(&once).unwrap();
+        let v: Value = yaml::parse(&once).unwrap();
         assert_eq!(v["clusters"].as_sequence().unwrap().len(), 2);
         assert_eq!(v["clusters"][0]["cluster"]["extensions"][0]["name"], "x");
         assert_eq!(v["users"][0]["user"]["token"], "abc");
@@ -280,6 +325,19 @@ mod tests {
         assert_eq!(
             upsert(Some("clusters: 5"), &entry()),
             Err(KubeconfigError::NotAList("clusters"))
+        );
+    }
+
+    #[test]
+    fn every_secret_is_redacted_in_block_and_flow_style() {
+        let text = "users:\n- name: oidc\n  user:\n    auth-provider:\n      config:\n        client-secret: s3cr3t\n        id-token: eyJ\n- name: e\n  user:\n    exec:\n      env:\n      - name: VAULT_TOKEN\n        value: hvs.abc\n- name: f\n  user: {username: u, password: hunter2, token: abc}\n";
+        let shown = redacted(text).unwrap();
+        for secret in ["s3cr3t", "eyJ", "hvs.abc", "hunter2", "abc\n"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("name: VAULT_TOKEN") && shown.contains("username: u"),
+            "{shown}"
         );
     }
 
