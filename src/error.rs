@@ -192,7 +192,9 @@ pub(crate) enum Error {
 
     /// Another writer held a config file's `.lock` for too long.
     #[error(
-        "{} is being changed by another program ({} exists, for {waited_seconds}s); wait for          it (another `eksop-auth setup`, a `kubectl config` command), or remove {} if none is          running, and run the command again",
+        "{} is being changed by another program ({} exists, for {waited_seconds}s); wait for \
+         it (another `eksop-auth setup`, a `kubectl config` command), or remove {} if none is \
+         running, and run the command again",
         path.display(), lock.display(), lock.display()
     )]
     FileLocked {
@@ -203,7 +205,9 @@ pub(crate) enum Error {
 
     /// A file the user made read-only is left as it is.
     #[error(
-        "{} is read-only (mode {mode:04o}), which eksop-auth takes as yours to keep; make it          writable (`chmod u+w {}`) and run the command again, or {alternative}; nothing was          changed",
+        "{} is read-only (mode {mode:04o}), which eksop-auth takes as yours to keep; make it \
+         writable (`chmod u+w {}`) and run the command again, or {alternative}; nothing was \
+         changed",
         path.display(), path.display()
     )]
     ReadOnly {
@@ -211,6 +215,15 @@ pub(crate) enum Error {
         mode: u32,
         alternative: &'static str,
     },
+
+    /// The file belongs to another user, and replacing it would hand it to us.
+    #[error(
+        "{} belongs to another user (uid {uid}), and eksop-auth could not keep it theirs; run \
+         the command as that user, or pass another path; nothing was changed",
+        path.display()
+    )]
+    #[cfg_attr(not(unix), allow(dead_code))]
+    OtherOwner { path: PathBuf, uid: u32 },
 
     /// `doctor` found problems (each printed with its fix).
     #[error("doctor: {failed} check(s) failed; see the fixes above")]
@@ -289,7 +302,7 @@ impl Error {
             }
             Error::Io { .. } | Error::UnsafePath { .. } => exit::FILE,
             Error::LockTimeout { .. } | Error::FileLocked { .. } => exit::LOCK_TIMEOUT,
-            Error::ReadOnly { .. } => exit::FILE,
+            Error::ReadOnly { .. } | Error::OtherOwner { .. } => exit::FILE,
             Error::ChecksFailed { .. } => exit::CHECK_FAILED,
             Error::Output(_) => exit::OUTPUT,
             Error::Internal(_) => exit::INTERNAL,
@@ -393,6 +406,20 @@ mod tests {
                 problem: "it belongs to uid 1".into(),
                 fix: "remove it".into(),
             },
+            Error::FileLocked {
+                path: PathBuf::from("/h/.kube/config"),
+                lock: PathBuf::from("/h/.kube/config.lock"),
+                waited_seconds: 10,
+            },
+            Error::ReadOnly {
+                path: PathBuf::from("/h/.kube/config"),
+                mode: 0o444,
+                alternative: "pass --kubeconfig PATH",
+            },
+            Error::OtherOwner {
+                path: PathBuf::from("/h/.kube/config"),
+                uid: 1000,
+            },
         ]
     }
 
@@ -452,6 +479,9 @@ mod tests {
                 exit::AWS,
                 exit::LOGIN_REQUIRED,
                 exit::STORE,
+                exit::FILE,
+                exit::LOCK_TIMEOUT,
+                exit::FILE,
                 exit::FILE
             ]
         );

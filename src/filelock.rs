@@ -59,6 +59,21 @@ pub(crate) fn lock(target: &Path, wait: Duration) -> Result<FileLock> {
     }
 }
 
+/// Whether the lock on `target` could be taken, asked before slow work: a folder where the
+/// lock file cannot be made fails at once, and a lock held now is waited for (at most
+/// `wait`) before, not after, an MFA prompt. It is not kept: `lock` takes it later.
+pub(crate) fn probe(target: &Path, wait: Duration) -> Result<()> {
+    let path = lock_path(target);
+    if path
+        .parent()
+        .is_some_and(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        return Ok(());
+    }
+    drop(lock(target, wait)?);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

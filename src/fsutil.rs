@@ -78,13 +78,11 @@ fn write_atomic_with(
     links: Links,
     stale_after: Duration,
 ) -> Result<()> {
-    let resolved = match fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() && links == Links::Follow => {
-            fs::canonicalize(path).ok()
-        }
-        _ => None,
-    };
+    let resolved = (links == Links::Follow).then(|| follow_links(path));
     let path = resolved.as_deref().unwrap_or(path);
+    // A file of another user's that we may replace (root running for them) stays theirs.
+    #[cfg(unix)]
+    let owner = other_owner(path)?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     clean_stale_temps(dir, stale_after);
@@ -104,6 +102,13 @@ fn write_atomic_with(
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
+            if let Some((uid, gid)) = owner {
+                rustix::fs::fchown(
+                    &f,
+                    Some(rustix::fs::Uid::from_raw(uid)),
+                    Some(rustix::fs::Gid::from_raw(gid)),
+                )?;
+            }
             f.set_permissions(fs::Permissions::from_mode(mode))?;
         }
         f.write_all(bytes)?;
@@ -121,6 +126,67 @@ fn write_atomic_with(
         return Err(Error::io("cannot write", path, e));
     }
     Ok(())
+}
+
+/// Where a chain of symbolic links at `path` ends, even when the file there does not exist
+/// yet (a dotfiles manager's link to a file not yet written): that file is the one to write.
+fn follow_links(path: &Path) -> PathBuf {
+    let mut at = path.to_path_buf();
+    // As the kernel does, give up on long chains (a loop): then the path itself is written.
+    for _ in 0..40 {
+        match fs::read_link(&at) {
+            Ok(target) => {
+                at = match at.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            Err(_) => return at,
+        }
+    }
+    path.to_path_buf()
+}
+
+/// Whether a write to `path` (through its links) could keep the file's owner.
+pub(crate) fn check_replaceable(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    other_owner(&follow_links(path))?;
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// The owner and group of the file at `path` when they are not ours, for the new file to
+/// keep. A file of another user's can only be kept theirs by root: otherwise refused.
+#[cfg(unix)]
+fn other_owner(path: &Path) -> Result<Option<(u32, u32)>> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(m) = fs::metadata(path) else {
+        return Ok(None);
+    };
+    let (me, my_group) = (
+        rustix::process::geteuid().as_raw(),
+        rustix::process::getegid().as_raw(),
+    );
+    if m.uid() == me && m.gid() == my_group {
+        return Ok(None);
+    }
+    if m.uid() != me {
+        return if me == 0 {
+            Ok(Some((m.uid(), m.gid())))
+        } else {
+            Err(Error::OtherOwner {
+                path: path.to_path_buf(),
+                uid: m.uid(),
+            })
+        };
+    }
+    // Our own file in a shared group: keep the group when we are in it.
+    let member = rustix::process::getgroups()
+        .unwrap_or_default()
+        .iter()
+        .any(|g| g.as_raw() == m.gid());
+    Ok((member || me == 0).then_some((m.uid(), m.gid())))
 }
 
 const TEMP_SUFFIX: &str = ".tmp";
@@ -213,20 +279,59 @@ pub(crate) fn remove_optional(path: &Path) -> Result<()> {
     }
 }
 
+/// What `write_if_changed` keeps of the file it replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeepOld {
+    /// A copy the first time only (`<file>.eksop-auth.bak`): the rewrite loses nothing.
+    Once,
+    /// A copy every time (the first as `.eksop-auth.bak`, later ones with the time in the
+    /// name): the rewrite drops something of the old text, such as comments.
+    Always,
+}
+
+/// What `write_if_changed` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Written {
+    pub(crate) changed: bool,
+    /// The copy of the old file made now, if one was.
+    pub(crate) backup: Option<PathBuf>,
+}
+
 /// Writes `new` atomically when it differs from `old`, keeping the original's permissions
-/// and backing the original up once (`<file>.eksop-auth.bak`). New files are 0600 in a
-/// 0700 directory.
-pub(crate) fn write_if_changed(path: &Path, old: Option<&str>, new: &str) -> Result<bool> {
+/// and owner and a copy of it (see `KeepOld`). New files are 0600 in a 0700 directory.
+pub(crate) fn write_if_changed(
+    path: &Path,
+    old: Option<&str>,
+    new: &str,
+    keep: KeepOld,
+    now: std::time::SystemTime,
+) -> Result<Written> {
     if old == Some(new) {
-        return Ok(false);
+        return Ok(Written {
+            changed: false,
+            backup: None,
+        });
     }
     let mode = existing_mode(path).unwrap_or(0o600);
     // The user's own folders may be shared or on a network disk: leave young temp files.
     let stale = Duration::from_secs(60);
+    let mut backup = None;
     if let Some(old) = old {
-        let backup = PathBuf::from(format!("{}.eksop-auth.bak", path.display()));
-        if !backup.exists() {
-            write_atomic_with(&backup, old.as_bytes(), mode, Links::Replace, stale)?;
+        let first = PathBuf::from(format!("{}.eksop-auth.bak", path.display()));
+        let copy = if !first.exists() {
+            Some(first)
+        } else if keep == KeepOld::Always {
+            let stamp = chrono::DateTime::<chrono::Utc>::from(now).format("%Y%m%dT%H%M%SZ");
+            Some(PathBuf::from(format!(
+                "{}.eksop-auth.{stamp}.bak",
+                path.display()
+            )))
+        } else {
+            None
+        };
+        if let Some(copy) = copy {
+            write_atomic_with(&copy, old.as_bytes(), mode, Links::Replace, stale)?;
+            backup = Some(copy);
         }
     } else if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
@@ -235,7 +340,10 @@ pub(crate) fn write_if_changed(path: &Path, old: Option<&str>, new: &str) -> Res
         private_dir(dir)?;
     }
     write_atomic_with(path, new.as_bytes(), mode, Links::Follow, stale)?;
-    Ok(true)
+    Ok(Written {
+        changed: true,
+        backup,
+    })
 }
 
 /// The permission bits of an existing file (Unix); `None` elsewhere or when absent.

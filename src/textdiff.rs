@@ -3,18 +3,23 @@
 
 use std::path::Path;
 
-/// Keys whose values a diff must not show (the context lines around an edit are often
-/// another profile's keys, and a rewritten kubeconfig shows every line).
-const SECRET_KEYS: [&str; 8] = [
-    "aws_secret_access_key",
-    "aws_session_token",
-    "token",
-    "client-key-data",
-    "password",
-    "id-token",
-    "refresh-token",
-    "access-token",
-];
+/// What a key's name says its value is a secret (the context lines around an edit are
+/// often another profile's keys, and a rewritten kubeconfig shows every line): any spelling
+/// (aws-config reads keys case-blind), aws_security_token too, and `mfa_process`, whose
+/// command line may hold a TOTP seed.
+pub(crate) fn is_secret_key(key: &str) -> bool {
+    let k = key.trim().trim_matches(['"', '\'']).to_ascii_lowercase();
+    [
+        "secret",
+        "token",
+        "password",
+        "passwd",
+        "client-key",
+        "mfa_process",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
+}
 
 /// `key = value` / `key: value` with a secret key → the value replaced by `<redacted>`.
 fn redact_line(line: &str) -> String {
@@ -22,8 +27,9 @@ fn redact_line(line: &str) -> String {
     let trimmed = body.trim_start().trim_start_matches("- ");
     for sep in ['=', ':'] {
         if let Some((key, value)) = trimmed.split_once(sep)
-            && SECRET_KEYS.contains(&key.trim())
+            && is_secret_key(key)
             && !value.trim().is_empty()
+            && value.trim() != "<redacted>"
         {
             let cut = line.len() - value.len();
             return format!("{} <redacted>", &line[..cut]);
@@ -71,6 +77,15 @@ mod tests {
             "-    client-key-data: <redacted>"
         );
         assert_eq!(redact_line(" region = us-east-1"), " region = us-east-1");
+        for line in [
+            " Aws_Session_Token = SESS5",
+            " aws_security_token = OLD",
+            "+mfa_process = oathtool --totp -b JBSWY3DPEHPK3PXP",
+            "+    client-secret: s",
+        ] {
+            let shown = redact_line(line);
+            assert!(shown.ends_with(" <redacted>"), "{line} -> {shown}");
+        }
         assert_eq!(redact_line("+  - --cluster"), "+  - --cluster");
     }
 }

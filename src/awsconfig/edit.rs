@@ -15,12 +15,14 @@ pub(crate) enum EditError {
     Syntax(SyntaxError),
     /// The profile is defined by more than one section (1-based header lines).
     DuplicateProfile { name: String, lines: Vec<usize> },
-    /// A key to be set appears more than once in the profile's section.
+    /// A key appears more than once in the profile's section.
     DuplicateKey {
         name: String,
         key: String,
         lines: Vec<usize>,
     },
+    /// A value that would not read back as itself (a line break, a comment marker).
+    BadValue { key: String, why: &'static str },
 }
 
 fn join(lines: &[usize]) -> String {
@@ -43,9 +45,11 @@ impl fmt::Display for EditError {
             ),
             EditError::DuplicateKey { name, key, lines } => write!(
                 f,
-                "profile `{name}` sets `{key}` more than once (lines {}); keep one",
+                "profile `{name}` sets `{key}` more than once (lines {}), and which one counts \
+                 differs between readers; keep one",
                 join(lines)
             ),
+            EditError::BadValue { key, why } => write!(f, "the value for `{key}` {why}"),
         }
     }
 }
@@ -66,6 +70,9 @@ pub(crate) fn upsert_profile(
     name: &str,
     values: &[(&str, String)],
 ) -> Result<String, EditError> {
+    for (key, value) in values {
+        check_value(key, value)?;
+    }
     let sections = ini::parse(text).map_err(EditError::Syntax)?;
     let mine: Vec<&ini::Section> = sections_of(&sections, FileKind::Config)
         .into_iter()
@@ -82,9 +89,24 @@ pub(crate) fn upsert_profile(
             });
         }
     };
+    // One profile, one meaning: no key twice, whether this edit sets it or not.
+    for p in &section.props {
+        let same: Vec<usize> = section
+            .props
+            .iter()
+            .filter(|q| q.key == p.key)
+            .map(|q| q.line + 1)
+            .collect();
+        if same.len() > 1 {
+            return Err(EditError::DuplicateKey {
+                name: name.into(),
+                key: p.key.clone(),
+                lines: same,
+            });
+        }
+    }
     let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
-    // New lines follow the file's own line ending.
-    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let nl = newline_of(text);
     let mut splices = Vec::new();
     let mut added = String::new();
     for (key, value) in values {
@@ -92,7 +114,8 @@ pub(crate) fn upsert_profile(
         match found.as_slice() {
             [] => added.push_str(&format!("{key} = {value}{nl}")),
             [p] if p.value == *value && p.lines == 1 => {}
-            [p] => {
+            _ => {
+                let p = found[0];
                 let eol = if lines[p.line + p.lines - 1].ends_with('\n') {
                     nl
                 } else {
@@ -102,13 +125,6 @@ pub(crate) fn upsert_profile(
                     at: p.line,
                     len: p.lines,
                     text: format!("{key} = {value}{eol}"),
-                });
-            }
-            many => {
-                return Err(EditError::DuplicateKey {
-                    name: name.into(),
-                    key: (*key).into(),
-                    lines: many.iter().map(|p| p.line + 1).collect(),
                 });
             }
         }
@@ -142,23 +158,77 @@ pub(crate) fn upsert_profile(
     Ok(lines.concat())
 }
 
+/// New lines follow the file's own line ending.
+fn newline_of(text: &str) -> &'static str {
+    if text.contains("\r\n") { "\r\n" } else { "\n" }
+}
+
+/// A value reads back as itself only without line breaks, without a `#` or `;` after
+/// whitespace (the rest would be a comment to aws-cli and the SDKs), and without spaces
+/// at its ends (trimmed).
+fn check_value(key: &str, value: &str) -> Result<(), EditError> {
+    let bad = |why| {
+        Err(EditError::BadValue {
+            key: key.into(),
+            why,
+        })
+    };
+    if value.chars().any(char::is_control) {
+        return bad("has a line break or another control character, which would end it there");
+    }
+    if value.trim() != value || value.is_empty() {
+        return bad("is empty or starts or ends with a space, which readers drop");
+    }
+    let chars: Vec<char> = value.chars().collect();
+    if chars
+        .windows(2)
+        .any(|w| w[0].is_whitespace() && (w[1] == '#' || w[1] == ';'))
+    {
+        return bad(
+            "has ` #` or ` ;`, after which aws-cli and the SDKs read a comment; put the command \
+             in a script and name that",
+        );
+    }
+    Ok(())
+}
+
 fn append_profile(text: &str, name: &str, values: &[(&str, String)]) -> String {
+    let nl = newline_of(text);
     let mut out = text.to_string();
     if !out.is_empty() && !out.ends_with('\n') {
-        out.push('\n');
+        out.push_str(nl);
     }
     if !out.is_empty() {
-        out.push('\n');
+        out.push_str(nl);
     }
     out.push_str(&if name == "default" {
-        "[default]\n".to_string()
+        format!("[default]{nl}")
     } else {
-        format!("[profile {name}]\n")
+        format!("[profile {name}]{nl}")
     });
     for (k, v) in values {
-        out.push_str(&format!("{k} = {v}\n"));
+        out.push_str(&format!("{k} = {v}{nl}"));
     }
     out
+}
+
+/// The lines (1-based) of the credentials file's `[name]` section that set any of `keys`:
+/// the SDKs read those before the config file's.
+pub(crate) fn credentials_setting(
+    credentials: &str,
+    name: &str,
+    keys: &[&str],
+) -> Vec<(String, usize)> {
+    let Ok(sections) = ini::parse(credentials) else {
+        return Vec::new();
+    };
+    sections_of(&sections, FileKind::Credentials)
+        .into_iter()
+        .filter(|(n, _)| n == name)
+        .flat_map(|(_, s)| s.props.iter())
+        .filter(|p| keys.contains(&p.key.as_str()))
+        .map(|p| (p.key.clone(), p.line + 1))
+        .collect()
 }
 
 /// Whether `name` can be a profile name in a section header that reads back as itself.
@@ -275,5 +345,53 @@ mod tests {
             upsert_profile("[profile ops]\nnope\n", "ops", &[]),
             Err(EditError::Syntax(_))
         ));
+        // A key set twice is refused even when this edit does not set it.
+        let e = upsert_profile(
+            "[profile ops]\nrole_arn = a\nrole_arn = b\n",
+            "ops",
+            &[("region", "c".into())],
+        )
+        .unwrap_err();
+        assert!(matches!(e, EditError::DuplicateKey { key, .. } if key == "role_arn"));
+    }
+
+    #[test]
+    fn values_that_would_not_read_back_are_refused() {
+        for (value, part) in [
+            ("echo 1\nrole_arn = arn:aws:iam::9:role/evil", "line break"),
+            ("ykman oath code -s aws ; true", "` ;`"),
+            ("oathtool #x", "` #`"),
+            (" lead", "space"),
+            ("", "empty"),
+        ] {
+            let e = upsert_profile("", "ops", &[("mfa_process", value.to_string())]).unwrap_err();
+            assert!(e.to_string().contains(part), "{value:?}: {e}");
+        }
+        // `#` and `;` inside a word are fine.
+        let text = upsert("", "ops", &[("mfa_process", "pass show aws#1;x".into())]);
+        let read = ProfileSet::parse(&text, "").unwrap();
+        assert_eq!(
+            read.get("ops").unwrap().get("mfa_process"),
+            Some("pass show aws#1;x")
+        );
+    }
+
+    #[test]
+    fn new_profiles_follow_the_files_line_endings() {
+        let text = upsert("[default]\r\nregion = a\r\n", "ops", &[("k", "v".into())]);
+        assert_eq!(
+            text,
+            "[default]\r\nregion = a\r\n\r\n[profile ops]\r\nk = v\r\n"
+        );
+    }
+
+    #[test]
+    fn the_credentials_file_says_where_it_sets_a_key() {
+        let creds = "[ops]\naws_access_key_id = A\nrole_arn = arn:aws:iam::1:role/old\n";
+        assert_eq!(
+            credentials_setting(creds, "ops", &["role_arn", "region"]),
+            [("role_arn".to_string(), 3)]
+        );
+        assert!(credentials_setting(creds, "other", &["role_arn"]).is_empty());
     }
 }

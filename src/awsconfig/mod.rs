@@ -10,7 +10,7 @@ mod operator;
 
 use std::collections::BTreeMap;
 
-pub(crate) use edit::{EditError, is_valid_profile_name, upsert_profile};
+pub(crate) use edit::{EditError, credentials_setting, is_valid_profile_name, upsert_profile};
 pub(crate) use ini::{FileKind, SyntaxError};
 pub(crate) use operator::{DEFAULT_DURATION_SECONDS, OperatorProfile};
 

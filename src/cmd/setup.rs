@@ -5,7 +5,7 @@
 //! file the user made read-only is left alone. `--dry-run` prints the diff instead, and
 //! works before any login.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::aws::DescribeClusterRequest;
@@ -15,7 +15,7 @@ use crate::cli::{AwsArgs, SetupArgs};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::filelock;
-use crate::fsutil::{read_optional, write_if_changed};
+use crate::fsutil::{KeepOld, read_optional, write_if_changed};
 use crate::kubeconfig::{self, cluster_arn};
 use crate::session::{self, Want};
 use crate::settings::{ConfigFiles, Settings};
@@ -57,25 +57,42 @@ pub(crate) fn run(ctx: &mut Ctx, args: &SetupArgs) -> Result<()> {
     let settings = ctx.settings_from(edited, &aws_args)?;
     let op = settings.require_operator()?;
 
-    // Refuse a kubeconfig we cannot edit before asking for MFA or calling AWS.
-    let kube_path = args
-        .kubeconfig
-        .clone()
-        .unwrap_or_else(|| kubeconfig::default_path(&ctx.env));
-    let old_kube = read_text(&kube_path)?;
+    // Refuse what the write would refuse before asking for MFA or calling AWS.
+    let guess = cluster_arn(&op.role_arn, &region, &args.cluster);
+    let context = args.alias.clone().unwrap_or_else(|| guess.clone());
+    let kube_path = kube_target(ctx, args, &guess, &context)?;
+    let old_kube = read_kube(&kube_path)?;
     kubeconfig::check(old_kube.as_deref()).map_err(|e| cannot_edit(&kube_path, &e))?;
+    if !args.dry_run {
+        if files.config_existed.then_some(files.config_text.as_str()) != Some(new_config.as_str()) {
+            preflight(&files.config_path, CONFIG_ALTERNATIVE)?;
+        }
+        let known = old_kube
+            .as_deref()
+            .and_then(|t| kubeconfig::cluster_of(t, &guess))
+            .map(|(server, ca_data)| Cluster {
+                server,
+                ca_data,
+                arn: guess.clone(),
+                session_until: None,
+            });
+        let may_change = match (&known, old_kube.as_deref()) {
+            (Some(c), Some(old)) => {
+                let probe = entry(args, &exe, &region, c);
+                kubeconfig::upsert(Some(old), &probe).ok() != kubeconfig::normalized(old).ok()
+            }
+            _ => true,
+        };
+        if may_change {
+            preflight(&kube_path, KUBE_ALTERNATIVE)?;
+        }
+    }
 
     let cluster = cluster(ctx, args, &settings, &op, &region)?;
     let entry = entry(args, &exe, &region, &cluster);
     if args.dry_run {
-        return show(
-            ctx,
-            &files,
-            &new_config,
-            &kube_path,
-            old_kube.as_deref(),
-            &entry,
-        );
+        let p = plan(ctx, args, &exe, &kube_path, &entry)?;
+        return show(ctx, &p, &kube_path);
     }
     write_both(ctx, args, &exe, &kube_path, &entry)?;
     ctx.log.line(format_args!(
@@ -102,8 +119,63 @@ fn cannot_edit(path: &Path, why: &kubeconfig::KubeconfigError) -> Error {
     ))
 }
 
-fn read_text(path: &Path) -> Result<Option<String>> {
-    Ok(read_optional(path)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+const CONFIG_ALTERNATIVE: &str = "point AWS_CONFIG_FILE at another file";
+const KUBE_ALTERNATIVE: &str = "pass --kubeconfig PATH";
+
+/// The kubeconfig, which must be UTF-8 text to be rewritten without loss.
+fn read_kube(path: &Path) -> Result<Option<String>> {
+    match read_optional(path)? {
+        None => Ok(None),
+        Some(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
+            Error::Config(format!(
+                "{} is not UTF-8 text, so eksop-auth will not rewrite it; convert it to UTF-8 \
+                 or pass --kubeconfig PATH; nothing was changed",
+                path.display()
+            ))
+        }),
+    }
+}
+
+/// The kubeconfig to write, as kubectl picks it: `--kubeconfig`; else with several files in
+/// KUBECONFIG, the one that already has these entries, else the first that exists, else
+/// the last; else the only one, or ~/.kube/config.
+fn kube_target(ctx: &Ctx, args: &SetupArgs, name: &str, context: &str) -> Result<PathBuf> {
+    if let Some(p) = &args.kubeconfig {
+        return Ok(p.clone());
+    }
+    let listed: Vec<PathBuf> = ctx
+        .env
+        .get("KUBECONFIG")
+        .map(|v| {
+            std::env::split_paths(v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if listed.len() <= 1 {
+        return Ok(kubeconfig::default_path(&ctx.env));
+    }
+    for p in &listed {
+        if let Some(text) = read_kube(p)?
+            && kubeconfig::defines(&text, name, context)
+        {
+            return Ok(p.clone());
+        }
+    }
+    Ok(listed
+        .iter()
+        .find(|p| p.exists())
+        .or(listed.last())
+        .cloned()
+        .unwrap_or_else(|| kubeconfig::default_path(&ctx.env)))
+}
+
+/// What the write will need, checked before anything slow happens: the file is not
+/// read-only nor another user's, and its `.lock` can be made beside it.
+fn preflight(path: &Path, alternative: &'static str) -> Result<()> {
+    refuse_read_only(path, alternative)?;
+    crate::fsutil::check_replaceable(path)?;
+    filelock::probe(path, LOCK_WAIT)
 }
 
 fn check_flags(args: &SetupArgs) -> Result<()> {
@@ -197,6 +269,17 @@ fn edit_aws_config(args: &SetupArgs, files: &ConfigFiles, exe: &str) -> Result<(
             files.config_path.display()
         ))
     };
+    // The credentials file is read first: a key it sets for the profile would hide ours.
+    let keys: Vec<&str> = values.iter().map(|(k, _)| *k).collect();
+    if let Some((key, line)) = files.credentials_setting(&args.profile, &keys).first() {
+        return Err(Error::Config(format!(
+            "{} line {line} sets `{key}` for profile `{}`, and aws-cli and the SDKs read that \
+             before {}; remove it there (setup edits only the config file); nothing was changed",
+            files.credentials_path.display(),
+            args.profile,
+            files.config_path.display()
+        )));
+    }
     let mut text = upsert_profile(&files.config_text, &args.profile, &values).map_err(refuse)?;
     if let Some(cli) = &args.cli_profile {
         if let Some(p) = files.profiles.get(cli)
@@ -292,28 +375,75 @@ fn entry(args: &SetupArgs, exe: &str, region: &str, c: &Cluster) -> kubeconfig::
     }
 }
 
-/// The two diffs; the kubeconfig one in kubectl's layout, every secret redacted.
-fn show(
-    ctx: &mut Ctx,
-    files: &ConfigFiles,
-    new_config: &str,
+/// What `setup` would change in both files, read now.
+struct Plan {
+    config_path: PathBuf,
+    old_config: Option<String>,
+    new_config: String,
+    old_kube: Option<String>,
+    new_kube: String,
+    /// Whether the kubeconfig's content changes (not just its layout).
+    kube_changes: bool,
+    /// Whether rewriting it drops comments or formatting.
+    kube_loses_layout: bool,
+}
+
+impl Plan {
+    fn config_changes(&self) -> bool {
+        self.old_config.as_deref() != Some(self.new_config.as_str())
+    }
+}
+
+fn plan(
+    ctx: &Ctx,
+    args: &SetupArgs,
+    exe: &str,
     kube_path: &Path,
-    old_kube: Option<&str>,
     entry: &kubeconfig::Entry,
-) -> Result<()> {
-    let old_config = if files.config_existed {
-        files.config_text.as_str()
-    } else {
-        ""
-    };
-    let mut out = unified_diff(&files.config_path, old_config, new_config);
-    let new_kube = kubeconfig::upsert(old_kube, entry).map_err(|e| cannot_edit(kube_path, &e))?;
-    let redact = |t: &str| kubeconfig::redacted(t).map_err(|e| cannot_edit(kube_path, &e));
-    out.push_str(&unified_diff(
-        kube_path,
-        &redact(old_kube.unwrap_or(""))?,
-        &redact(&new_kube)?,
-    ));
+) -> Result<Plan> {
+    let files = ConfigFiles::load(&ctx.env)?;
+    let (new_config, _) = edit_aws_config(args, &files, exe)?;
+    let old_kube = read_kube(kube_path)?;
+    let new_kube =
+        kubeconfig::upsert(old_kube.as_deref(), entry).map_err(|e| cannot_edit(kube_path, &e))?;
+    let normalized = old_kube
+        .as_deref()
+        .map(kubeconfig::normalized)
+        .transpose()
+        .map_err(|e| cannot_edit(kube_path, &e))?;
+    Ok(Plan {
+        kube_changes: normalized.as_deref() != Some(new_kube.as_str()),
+        kube_loses_layout: old_kube.is_some() && normalized != old_kube,
+        old_config: files.config_existed.then(|| files.config_text.clone()),
+        config_path: files.config_path,
+        new_config,
+        old_kube,
+        new_kube,
+    })
+}
+
+/// The two diffs; the kubeconfig one in kubectl's layout, every secret redacted.
+fn show(ctx: &mut Ctx, p: &Plan, kube_path: &Path) -> Result<()> {
+    let mut out = unified_diff(
+        &p.config_path,
+        p.old_config.as_deref().unwrap_or(""),
+        &p.new_config,
+    );
+    if p.kube_changes {
+        let redact = |t: &str| kubeconfig::redacted(t).map_err(|e| cannot_edit(kube_path, &e));
+        out.push_str(&unified_diff(
+            kube_path,
+            &redact(p.old_kube.as_deref().unwrap_or(""))?,
+            &redact(&p.new_kube)?,
+        ));
+        if p.kube_loses_layout {
+            out.push_str(&format!(
+                "note: {} is rewritten in kubectl's layout, so its comments and formatting are \
+                 not kept (as with `kubectl config`); a copy of it as it is now is kept beside it\n",
+                kube_path.display()
+            ));
+        }
+    }
     if out.is_empty() {
         out.push_str("no changes\n");
     }
@@ -321,7 +451,8 @@ fn show(
 }
 
 /// Both files under their `.lock`s (always in this order, so two setups cannot wait on
-/// each other), each re-read under its lock so a change made meanwhile is kept.
+/// each other), each re-read under its lock so a change made meanwhile is kept; a setup
+/// that changes nothing takes no lock and writes nothing.
 fn write_both(
     ctx: &mut Ctx,
     args: &SetupArgs,
@@ -329,30 +460,44 @@ fn write_both(
     kube_path: &Path,
     entry: &kubeconfig::Entry,
 ) -> Result<()> {
-    let config_path = ConfigFiles::load(&ctx.env)?.config_path;
-    let _config_lock = filelock::lock(&config_path, LOCK_WAIT)?;
-    let _kube_lock = filelock::lock(kube_path, LOCK_WAIT)?;
-    let files = ConfigFiles::load(&ctx.env)?;
-    let (new_config, _) = edit_aws_config(args, &files, exe)?;
-    let old_config = files.config_existed.then(|| files.config_text.clone());
-    let old_kube = read_text(kube_path)?;
-    let new_kube =
-        kubeconfig::upsert(old_kube.as_deref(), entry).map_err(|e| cannot_edit(kube_path, &e))?;
-    let config_changes = old_config.as_deref() != Some(new_config.as_str());
-    let kube_changes = old_kube.as_deref() != Some(new_kube.as_str());
-    if config_changes {
-        refuse_read_only(&config_path, "point AWS_CONFIG_FILE at another file")?;
+    let first = plan(ctx, args, exe, kube_path, entry)?;
+    let mut wrote = (false, None, false);
+    if first.config_changes() || first.kube_changes {
+        let _config_lock = filelock::lock(&first.config_path, LOCK_WAIT)?;
+        let _kube_lock = filelock::lock(kube_path, LOCK_WAIT)?;
+        let p = plan(ctx, args, exe, kube_path, entry)?;
+        if p.config_changes() {
+            refuse_read_only(&p.config_path, CONFIG_ALTERNATIVE)?;
+        }
+        if p.kube_changes {
+            refuse_read_only(kube_path, KUBE_ALTERNATIVE)?;
+        }
+        let now = ctx.now();
+        wrote.0 = write_if_changed(
+            &p.config_path,
+            p.old_config.as_deref(),
+            &p.new_config,
+            KeepOld::Once,
+            now,
+        )?
+        .changed;
+        if p.kube_changes {
+            let keep = if p.kube_loses_layout {
+                KeepOld::Always
+            } else {
+                KeepOld::Once
+            };
+            let w = write_if_changed(kube_path, p.old_kube.as_deref(), &p.new_kube, keep, now)?;
+            wrote.2 = w.changed;
+            wrote.1 = w.backup.filter(|_| p.kube_loses_layout);
+        }
     }
-    if kube_changes {
-        refuse_read_only(kube_path, "pass --kubeconfig PATH")?;
-    }
-    let aws_changed = write_if_changed(&config_path, old_config.as_deref(), &new_config)?;
-    let kube_changed = write_if_changed(kube_path, old_kube.as_deref(), &new_kube)?;
+    let (aws_changed, layout_copy, kube_changed) = wrote;
     let said = |changed: bool| if changed { "updated" } else { "unchanged" };
     ctx.log.line(format_args!(
         "{} {}: [profile {}]{}",
         said(aws_changed),
-        config_path.display(),
+        first.config_path.display(),
         args.profile,
         args.cli_profile
             .as_ref()
@@ -360,11 +505,18 @@ fn write_both(
             .unwrap_or_default()
     ));
     ctx.log.line(format_args!(
-        "{} {}: cluster and user {}, context {} (current)",
+        "{} {}: cluster and user {}, context {} (current){}",
         said(kube_changed),
         kube_path.display(),
         entry.name,
-        entry.context
+        entry.context,
+        layout_copy
+            .map(|b| format!(
+                "; its comments and formatting were not kept (as with `kubectl config`), the \
+                 file as it was is in {}",
+                b.display()
+            ))
+            .unwrap_or_default()
     ));
     Ok(())
 }

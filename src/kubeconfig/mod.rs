@@ -175,45 +175,148 @@ pub(crate) fn upsert(existing: Option<&str>, e: &Entry) -> Result<String, Kubeco
     Ok(yaml::emit(&Value::Mapping(doc)))
 }
 
-/// Keys whose values a diff must not show, wherever they are (tokens, passwords, client
-/// keys, OIDC secrets and tokens).
-const SECRET_KEYS: [&str; 9] = [
-    "token",
-    "password",
-    "client-key-data",
-    "client-secret",
-    "id-token",
-    "refresh-token",
-    "access-token",
-    "client-key",
-    "token-file",
-];
+/// The kubeconfig as `upsert` would write it with nothing to change: kubectl's layout,
+/// comments and formatting gone. A file equal to this loses nothing when rewritten.
+pub(crate) fn normalized(text: &str) -> Result<String, KubeconfigError> {
+    if text.trim().is_empty() {
+        return Ok(String::new());
+    }
+    Ok(yaml::emit(&Value::Mapping(parse(text)?)))
+}
+
+/// Whether the kubeconfig has a cluster or user named `name`, or a context named `context`.
+pub(crate) fn defines(text: &str, name: &str, context: &str) -> bool {
+    let Ok(doc) = parse(text) else { return false };
+    let named = |list: &str, n: &str| {
+        doc.get(list)
+            .and_then(Value::as_sequence)
+            .is_some_and(|items| {
+                items
+                    .iter()
+                    .any(|i| i.get("name").and_then(Value::as_str) == Some(n))
+            })
+    };
+    named("clusters", name) || named("users", name) || named("contexts", context)
+}
+
+/// The server and CA the kubeconfig has for cluster `name`.
+pub(crate) fn cluster_of(text: &str, name: &str) -> Option<(String, String)> {
+    let doc = parse(text).ok()?;
+    let cluster = doc
+        .get("clusters")?
+        .as_sequence()?
+        .iter()
+        .find(|i| i.get("name").and_then(Value::as_str) == Some(name))?
+        .get("cluster")?;
+    let field = |k: &str| cluster.get(k).and_then(Value::as_str).map(String::from);
+    Some((field("server")?, field("certificate-authority-data")?))
+}
 
 /// The kubeconfig text in kubectl's layout with every secret-looking value replaced by
-/// `<redacted>` — also exec `env` values, which are often tokens — for a diff.
+/// `<redacted>`, for a diff: values of keys named like secrets, exec `env` values (often
+/// tokens), exec arguments after a secret-looking flag (`--password x`,
+/// `--oidc-client-secret=x`), the password in a URL, and anywhere else a value equal to one
+/// of those (an alias of a password under another key).
 pub(crate) fn redacted(text: &str) -> Result<String, KubeconfigError> {
     if text.trim().is_empty() {
         return Ok(String::new());
     }
     let mut doc = Value::Mapping(parse(text)?);
-    redact(&mut doc, false);
+    let mut secrets = std::collections::HashSet::new();
+    redact(&mut doc, Within::Other, &mut secrets);
+    redact_copies(&mut doc, &secrets);
     Ok(yaml::emit(&doc))
 }
 
-fn redact(v: &mut Value, in_env: bool) {
-    let hidden = || Value::String("<redacted>".into());
+const HIDDEN: &str = "<redacted>";
+
+/// Where a value sits, as far as redaction goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Within {
+    Env,
+    ExecArgs,
+    Other,
+}
+
+/// A flag whose value is a secret.
+fn secret_flag(arg: &str) -> bool {
+    arg.starts_with('-') && crate::textdiff::is_secret_key(arg.trim_start_matches('-'))
+}
+
+/// `scheme://user:password@host…` with the password hidden.
+fn without_url_password(s: &str) -> Option<String> {
+    let (scheme, rest) = s.split_once("://")?;
+    let (userinfo, host) = rest.split_once('@')?;
+    if userinfo.contains('/') {
+        return None;
+    }
+    let (user, _) = userinfo.split_once(':')?;
+    Some(format!("{scheme}://{user}:{HIDDEN}@{host}"))
+}
+
+fn hide(v: &mut Value, secrets: &mut std::collections::HashSet<String>) {
+    if let Value::String(s) = v {
+        secrets.insert(std::mem::take(s));
+    }
+    if !v.is_null() {
+        *v = Value::String(HIDDEN.into());
+    }
+}
+
+fn redact(v: &mut Value, within: Within, secrets: &mut std::collections::HashSet<String>) {
     match v {
         Value::Mapping(m) => {
             for (k, val) in m.iter_mut() {
                 let k = k.as_str().unwrap_or("");
-                if (SECRET_KEYS.contains(&k) || (in_env && k == "value")) && !val.is_null() {
-                    *val = hidden();
+                if crate::textdiff::is_secret_key(k) || (within == Within::Env && k == "value") {
+                    hide(val, secrets);
                 } else {
-                    redact(val, k == "env");
+                    let next = match k {
+                        "env" => Within::Env,
+                        "args" => Within::ExecArgs,
+                        _ => Within::Other,
+                    };
+                    redact(val, next, secrets);
                 }
             }
         }
-        Value::Sequence(items) => items.iter_mut().for_each(|i| redact(i, in_env)),
+        Value::Sequence(items) if within == Within::ExecArgs => {
+            let mut after_flag = false;
+            for item in items.iter_mut() {
+                let Some(arg) = item.as_str().map(String::from) else {
+                    continue;
+                };
+                if after_flag && !arg.starts_with("--") {
+                    hide(item, secrets);
+                } else if let Some((flag, value)) = arg.split_once('=')
+                    && secret_flag(flag)
+                {
+                    secrets.insert(value.to_string());
+                    *item = Value::String(format!("{flag}={HIDDEN}"));
+                }
+                after_flag = !arg.contains('=') && secret_flag(&arg);
+            }
+        }
+        Value::Sequence(items) => items.iter_mut().for_each(|i| redact(i, within, secrets)),
+        Value::String(s) => {
+            if let Some(clean) = without_url_password(s) {
+                *s = clean;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Hides every other copy of a secret value (short ones would hide ordinary words).
+fn redact_copies(v: &mut Value, secrets: &std::collections::HashSet<String>) {
+    match v {
+        Value::Mapping(m) => m
+            .iter_mut()
+            .for_each(|(_, val)| redact_copies(val, secrets)),
+        Value::Sequence(items) => items.iter_mut().for_each(|i| redact_copies(i, secrets)),
+        Value::String(s) if s.len() >= 4 && secrets.contains(s.as_str()) => {
+            *s = HIDDEN.into();
+        }
         _ => {}
     }
 }
@@ -339,6 +442,23 @@ mod tests {
             shown.contains("name: VAULT_TOKEN") && shown.contains("username: u"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn secrets_in_exec_args_urls_and_aliases_are_redacted() {
+        let text = "clusters:\n- name: c\n  cluster:\n    server: https://x\n    proxy-url: http://alice:ProxyPass1@proxy:3128\nusers:\n- name: k\n  user:\n    exec:\n      command: kubectl\n      args: [oidc-login, get-token, --oidc-client-secret=ClientSecret2, --password, ArgPass8, --oidc-issuer-url=https://issuer]\n- name: a\n  user:\n    password: &pw AliasPass3\n    username: *pw\n";
+        let shown = redacted(text).unwrap();
+        for secret in ["ProxyPass1", "ClientSecret2", "ArgPass8", "AliasPass3"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        for kept in [
+            "http://alice:<redacted>@proxy:3128",
+            "--oidc-client-secret=<redacted>",
+            "--oidc-issuer-url=https://issuer",
+            "- get-token",
+        ] {
+            assert!(shown.contains(kept), "{kept} not in {shown}");
+        }
     }
 
     #[test]

@@ -89,11 +89,20 @@ pub(super) fn store(
         assumed.assumed_arn
     );
     // A clock set back since the last logout must not make the new session look older
-    // than it, and so refused.
+    // than it, and so refused: it counts as issued just after the logout, unless that is
+    // past its end (a logout under a clock hours fast); then `save` moves the logout back.
     let issued_at = match ctx.cache().and_then(|c| MetaDir::new(c).read(&t.key)) {
-        Ok(Meta::Present(m)) => m
-            .logged_out()
-            .map_or(issued_at, |at| issued_at.max(at + Duration::from_millis(1))),
+        Ok(Meta::Present(m)) => match m.logged_out() {
+            Some(at) if at >= issued_at => {
+                let after = at + Duration::from_millis(1);
+                if after + Duration::from_secs(1) < assumed.expires_at {
+                    after
+                } else {
+                    issued_at
+                }
+            }
+            _ => issued_at,
+        },
         _ => issued_at,
     };
     let keys = Keys {
@@ -152,6 +161,12 @@ fn save(ctx: &Ctx, t: &Target<'_>, session: &Session) -> std::result::Result<(),
             m
         }
     };
+    // Under our lock, the logout is over: what this login stored is good. (Only a logout
+    // in this session's future gets here: the copies it refused were overwritten above, or
+    // sit in stores this installation no longer reads.)
+    if meta.logged_out().is_some_and(|at| at >= session.issued_at) {
+        meta.set_logged_out(session.issued_at - Duration::from_millis(1));
+    }
     meta.profile = t.op.name.clone();
     meta.assumed_arn = session.assumed_arn.clone();
     meta.expires_at = unix_seconds(session.expires_at());

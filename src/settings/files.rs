@@ -86,6 +86,11 @@ impl ConfigFiles {
         ))
     }
 
+    /// Where the credentials file sets any of `keys` for profile `name` (key, 1-based line).
+    pub(crate) fn credentials_setting(&self, name: &str, keys: &[&str]) -> Vec<(String, usize)> {
+        crate::awsconfig::credentials_setting(&self.credentials_text, name, keys)
+    }
+
     /// The same files with the config file's text replaced (an edit not yet written).
     pub(crate) fn with_config_text(mut self, text: String) -> Result<Self> {
         self.config_text = text;

@@ -70,6 +70,29 @@ pub fn need_python_module(module: &str, package: &str) {
 }
 
 /// The repository root (for tests/support scripts).
+/// Whether the tests run as root (CI does: acting as another user, owning files as one).
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// For a test that must act as root: `false` (the test then does nothing) when not root,
+/// which CI never allows.
+#[allow(clippy::print_stderr)] // says why the test did nothing
+pub fn root_or_skip(why: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run this test as root: {why}"
+    );
+    eprintln!("skipped: {why} needs root (CI runs the suite as root)");
+    false
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

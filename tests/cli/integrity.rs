@@ -276,15 +276,8 @@ fn as_nobody(home: &Home, script: &str) {
 }
 
 #[test]
-#[allow(clippy::print_stderr)] // says why it did nothing, when not run as root
 fn another_local_user_cannot_plant_or_redirect_anything() {
-    if !rustix_is_root() {
-        // CI runs the suite as root; there this test must run.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run this test as root: it acts as another user"
-        );
-        eprintln!("skipped: acting as another user needs root (CI runs the suite as root)");
+    if !crate::harness::root_or_skip("acting as another user") {
         return;
     }
     let sts = fake_sts(&FakeAwsOptions::default());
@@ -385,14 +378,6 @@ fn a_link_in_the_store_is_never_written_through() {
     refused_with(&login(&home), "it is a symbolic link");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "do not touch");
     assert_eq!(mode(&victim), 0o644, "not chmodded");
-}
-
-fn rustix_is_root() -> bool {
-    // The test binary may not depend on rustix directly; `id -u` answers the same.
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 #[test]
@@ -852,5 +837,26 @@ fn a_clock_set_back_after_a_logout_does_not_refuse_the_next_login() {
     earlier(&["login", "--profile", &home.profile]).success();
     let out = earlier(&["token", "--cluster", "prod", "--profile", &home.profile]);
     assert!(out.success().stderr.is_empty(), "{}", out.stderr);
+    assert_eq!(sts.assume_role_calls().len(), 2);
+}
+
+#[test]
+fn a_logout_under_a_clock_hours_fast_does_not_refuse_every_later_login() {
+    let sts = fake_sts(&FakeAwsOptions::default());
+    let mut home = Home::new();
+    let mfa = home.counting_distinct_mfa_process();
+    home.operator_profile(sts.sts_url(), &format!("{mfa}\nduration_seconds = 1800"));
+    home.set("KUBERNETES_EXEC_INFO", NON_INTERACTIVE);
+    login(&home).success();
+    let mut fast = home.command("faketime");
+    fast.args(["-f", "+1h", crate::harness::BIN, "logout", "--all"]);
+    run(&mut fast).success();
+    login(&home).success();
+    for _ in 0..2 {
+        let out = run(home
+            .eksop(&["token", "--cluster", "prod", "--profile", &home.profile])
+            .env("EKSOP_AUTH_LOG", "debug"));
+        assert!(out.success().stderr.contains("cache hit"), "{}", out.stderr);
+    }
     assert_eq!(sts.assume_role_calls().len(), 2);
 }
