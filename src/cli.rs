@@ -19,11 +19,43 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+/// eksop-auth's own environment variables (the man page lists them; the AWS ones are the
+/// SDKs').
+pub(crate) const ENVIRONMENT: &[(&str, &str)] = &[
+    (
+        "EKSOP_AUTH_PROMPT",
+        "terminal (default), gui or none: how a code is asked for when the caller gives no \
+         terminal (setup --prompt writes it into a kubeconfig entry)",
+    ),
+    (
+        "EKSOP_AUTH_DIALOG_TIMEOUT",
+        "seconds a desktop dialog waits for the code (default 120)",
+    ),
+    (
+        "EKSOP_AUTH_DISMISS_WINDOW",
+        "seconds no new dialog is shown for a profile after one was dismissed (default 60; 0: off)",
+    ),
+    (
+        "EKSOP_AUTH_MFA_PROCESS_TIMEOUT",
+        "seconds an mfa_process may take (default 120)",
+    ),
+    (
+        "EKSOP_AUTH_STORE",
+        "keyring (default) or file: where sessions are kept",
+    ),
+    (
+        "EKSOP_AUTH_LOG",
+        "debug or trace: more detail on stderr, never a secret",
+    ),
+];
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Print an ExecCredential for kubectl (the kubeconfig `exec` entry point).
     #[command(after_help = "Example (what kubectl runs):\n  \
-        eksop-auth token --cluster prod --profile ops-eks-operator --region ap-northeast-1")]
+        eksop-auth token --cluster prod --profile ops-eks-operator --region ap-northeast-1\n\n\
+        Without a terminal (Lens, IDEs, a detached kubectl) it fails with the login hint, or \
+        with EKSOP_AUTH_PROMPT=gui shows a desktop dialog.")]
     Token(TokenArgs),
 
     /// Write the eks-operator profile into ~/.aws/config and the cluster into kubeconfig.
@@ -121,6 +153,11 @@ pub(crate) struct SetupArgs {
     /// shares the session.
     #[arg(long, value_name = "NAME")]
     pub(crate) cli_profile: Option<String>,
+    /// How the MFA code is asked for when the caller gives no terminal (Lens, IDEs, a
+    /// detached kubectl): `gui` shows a desktop dialog, `none` never asks, `terminal` only
+    /// asks on a terminal. Written as EKSOP_AUTH_PROMPT into this cluster's kubeconfig entry.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub(crate) prompt: Option<crate::mfa::PromptMode>,
     /// Print the changes as a unified diff and change nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,

@@ -62,7 +62,7 @@ impl Ctx {
                 verbose_flags.max(verbosity_from_env(&env)),
             ),
             aws: Box::new(SdkAws::new(&env, clock)),
-            sources: Box::new(RealSources),
+            sources: Box::new(RealSources::new(&env)),
             stores: Stores::real(&env),
             stdin_is_terminal: std::io::IsTerminal::is_terminal(&std::io::stdin()),
             stdout: Box::new(std::io::stdout()),

@@ -88,6 +88,33 @@ impl Env {
         env
     }
 
+    /// A setting in whole seconds (`None` when unset); anything else is a config error.
+    pub(crate) fn seconds(&self, key: &str) -> crate::error::Result<Option<std::time::Duration>> {
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        match value.trim().parse::<u64>() {
+            Ok(n) if n <= 86_400 => Ok(Some(std::time::Duration::from_secs(n))),
+            _ => Err(crate::error::Error::Config(format!(
+                "{key}={value:?} is not a number of seconds (0 to 86400); fix or unset it"
+            ))),
+        }
+    }
+
+    /// The first executable file called `name` in the folders of PATH (with `.exe` on
+    /// Windows).
+    pub(crate) fn find_program(&self, name: &str) -> Option<PathBuf> {
+        let file = if cfg!(windows) {
+            format!("{name}.exe")
+        } else {
+            name.to_string()
+        };
+        std::env::split_paths(self.get("PATH")?)
+            .filter(|dir| dir.is_absolute())
+            .map(|dir| dir.join(&file))
+            .find(|p| is_executable(p))
+    }
+
     /// This program's absolute path, symlinks resolved (what kubeconfig's `command` names).
     #[allow(clippy::disallowed_methods)]
     pub(crate) fn current_exe(&self) -> std::io::Result<PathBuf> {
@@ -96,6 +123,19 @@ impl Env {
             None => std::env::current_exe().and_then(|p| p.canonicalize()),
         }
     }
+}
+
+fn is_executable(p: &std::path::Path) -> bool {
+    let Ok(meta) = std::fs::metadata(p) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    meta.is_file()
 }
 
 /// Whether `EKSOP_AUTH_FAULT` names this fault point (debug builds only; see

@@ -68,6 +68,22 @@ pub(crate) enum Error {
     #[error("{0}")]
     Mfa(String),
 
+    /// The desktop dialog was cancelled, closed or not answered (the flow remembers it).
+    #[error("the MFA dialog was {how}")]
+    DialogDismissed { how: String },
+
+    /// A dialog for this profile was dismissed a moment ago: no new one until `again`.
+    #[error(
+        "the MFA prompt was dismissed at {at} ({how}); run `eksop-auth login --profile \
+         {profile}`, or it will ask again after {again}"
+    )]
+    PromptDismissed {
+        profile: String,
+        how: String,
+        at: String,
+        again: String,
+    },
+
     /// STS said the code was wrong.
     #[error("AWS rejected the MFA code for {device} (invalid one-time pass code); {hint}")]
     MfaCodeRejected { device: String, hint: String },
@@ -287,7 +303,10 @@ impl Error {
             Error::Config(_) | Error::UnknownProfile { .. } | Error::ProfileIncomplete { .. } => {
                 exit::CONFIG
             }
-            Error::LoginRequired { .. } | Error::IdentityChanged { .. } => exit::LOGIN_REQUIRED,
+            Error::LoginRequired { .. }
+            | Error::IdentityChanged { .. }
+            | Error::PromptDismissed { .. }
+            | Error::DialogDismissed { .. } => exit::LOGIN_REQUIRED,
             Error::Relayed { exit_code, .. } => *exit_code,
             Error::NoCredentials { .. } | Error::Credentials { .. } => exit::CREDENTIALS,
             Error::Mfa(_) | Error::MfaCodeRejected { .. } | Error::MfaCodeReused { .. } => {

@@ -44,6 +44,12 @@ pub(crate) fn render(out: &mut dyn Write) -> std::io::Result<()> {
             )?;
         }
     }
+    writeln!(out, ".SH ENVIRONMENT")?;
+    for (name, what) in crate::cli::ENVIRONMENT {
+        writeln!(out, ".TP")?;
+        writeln!(out, "\\fB{}\\fR", roff_line(name))?;
+        writeln!(out, "{}", roff_line(what))?;
+    }
     writeln!(out, ".SH EXIT STATUS")?;
     writeln!(
         out,

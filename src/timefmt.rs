@@ -17,6 +17,27 @@ pub(crate) fn local_time(t: SystemTime) -> String {
         .to_string()
 }
 
+/// `14:03`: the user's local time of day, to the minute (`round_up`: the first whole
+/// minute not before `t`, so "after 14:05" is never early).
+pub(crate) fn local_hm(t: SystemTime, round_up: bool) -> String {
+    let t = if round_up {
+        let into_minute = t.duration_since(UNIX_EPOCH).map_or(Duration::ZERO, |d| {
+            Duration::from_millis(u64::try_from(d.as_millis() % 60_000).unwrap_or(0))
+                + Duration::from_nanos(u64::from(d.subsec_nanos() % 1_000_000))
+        });
+        if into_minute.is_zero() {
+            t
+        } else {
+            t + (Duration::from_secs(60) - into_minute)
+        }
+    } else {
+        t
+    };
+    chrono::DateTime::<chrono::Local>::from(t)
+        .format("%H:%M")
+        .to_string()
+}
+
 /// `1h05m`, `12h`, `7m`: a remaining lifetime for people.
 pub(crate) fn human_duration(d: Duration) -> String {
     let mins = d.as_secs() / 60;
@@ -60,5 +81,14 @@ mod tests {
         assert_eq!(human_duration(Duration::from_secs(3_900)), "1h05m");
         assert_eq!(human_duration(Duration::from_secs(420)), "7m");
         assert_eq!(unix_seconds(from_unix(42)), 42);
+        assert_eq!(from_unix_millis(unix_millis(from_unix(7))), from_unix(7));
+        // Rounded up to a whole minute, never early; a whole minute stays as it is.
+        let (mid, next) = (from_unix(1_767_226_470), from_unix(1_767_226_500));
+        assert_eq!(local_hm(mid, true), local_hm(next, false));
+        assert_eq!(local_hm(next, true), local_hm(next, false));
+        assert_eq!(
+            local_hm(mid, false),
+            local_hm(from_unix(1_767_226_440), false)
+        );
     }
 }

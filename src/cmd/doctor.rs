@@ -12,7 +12,7 @@ use crate::ctx::Ctx;
 use crate::eks_token;
 use crate::error::{Error, Result};
 use crate::kubeconfig::{self, EXEC_API_VERSION};
-use crate::mfa::{self, Caller, SourceKind};
+use crate::mfa::{self, Caller, PromptMode, SourceKind};
 use crate::protocol::ApiVersion;
 use crate::secret::Secret;
 use crate::session::{self, Session};
@@ -116,11 +116,18 @@ pub(crate) fn run(ctx: &mut Ctx, args: &DoctorArgs) -> Result<()> {
             None
         }
     };
-    match (&args.cluster, &op) {
+    let user = match (&args.cluster, &op) {
         (Some(cluster), Some(op)) => check_kubeconfig(ctx, &mut r, cluster, op),
-        (None, _) => r.skip("kubeconfig", "pass --cluster to check its entry"),
-        _ => r.skip("kubeconfig", "no usable profile"),
-    }
+        (None, _) => {
+            r.skip("kubeconfig", "pass --cluster to check its entry");
+            None
+        }
+        _ => {
+            r.skip("kubeconfig", "no usable profile");
+            None
+        }
+    };
+    check_no_terminal(ctx, &mut r, op.as_ref(), user.as_ref());
     match (&settings, &live) {
         (Some(s), Some(session)) => self_test(ctx, &mut r, s, session, args.cluster.as_deref()),
         _ => r.skip("token self-test", "needs a stored session"),
@@ -194,11 +201,22 @@ fn check_code_source(ctx: &Ctx, r: &mut Report, op: Option<&OperatorProfile>) {
         interactive: None,
         stdin_is_terminal: ctx.stdin_is_terminal,
     };
-    match mfa::choose(op, caller, ctx.sources.terminal_available()) {
+    let mode = match PromptMode::from_env(&ctx.env) {
+        Ok(m) => m,
+        Err(e) => return r.fail("MFA code source", e.to_string()),
+    };
+    match mfa::choose(op, caller, mode, ctx.sources.as_ref()) {
         Ok(SourceKind::Process(_)) => r.ok("MFA code source", "mfa_process (no terminal needed)"),
         Ok(SourceKind::Terminal) => {
             r.ok("MFA code source", "a controlling terminal for the prompt")
         }
+        Ok(SourceKind::Dialog(tool)) => r.ok(
+            "MFA code source",
+            format!(
+                "no terminal here: a {} dialog (EKSOP_AUTH_PROMPT=gui)",
+                tool.name()
+            ),
+        ),
         Err(nobody) => r.fail(
             "MFA code source",
             format!(
@@ -262,8 +280,94 @@ fn self_test(ctx: &Ctx, r: &mut Report, s: &Settings, session: &Session, cluster
     }
 }
 
+/// What a caller that gives no terminal (Lens, an IDE, a detached kubectl) gets: the
+/// prompt mode its kubeconfig entry sets (else this shell's), and what that mode can do on
+/// this machine.
+fn check_no_terminal(
+    ctx: &Ctx,
+    r: &mut Report,
+    op: Option<&OperatorProfile>,
+    user: Option<&kubeconfig::ExecUser>,
+) {
+    const WHAT: &str = "callers without a terminal";
+    let Some(op) = op else {
+        return r.skip(WHAT, "no usable profile");
+    };
+    if op.mfa_process.is_some() {
+        return r.ok(WHAT, "mfa_process gives them the code");
+    }
+    let from_entry = user.and_then(|u| {
+        u.env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == PromptMode::VAR)
+            .map(|(_, v)| (v.clone(), format!("kubeconfig user `{}`", u.name)))
+    });
+    let (value, from) = match from_entry {
+        Some(found) => found,
+        None => match ctx.env.get(PromptMode::VAR) {
+            Some(v) => (v.to_string(), "this shell's environment".to_string()),
+            None => ("terminal".to_string(), "the default".to_string()),
+        },
+    };
+    let Some(mode) = PromptMode::parse(&value) else {
+        return r.fail(
+            WHAT,
+            format!(
+                "{}={value:?} ({from}) is not a prompt mode; use terminal, gui or none",
+                PromptMode::VAR
+            ),
+        );
+    };
+    let setting = format!("{}={} ({from})", PromptMode::VAR, mode.as_str());
+    let hint = format!(
+        "they fail at once with the `eksop-auth login --profile {}` hint",
+        op.name
+    );
+    match mode {
+        PromptMode::Terminal => r.ok(
+            WHAT,
+            format!(
+                "{setting}: {hint}; `eksop-auth setup --prompt gui` gives them a desktop dialog"
+            ),
+        ),
+        PromptMode::None => r.ok(WHAT, format!("{setting}: {hint}")),
+        PromptMode::Gui => {
+            let os = mfa::dialog::Os::this();
+            match mfa::dialog::find_tool(&ctx.env, os) {
+                Err(why) => r.fail(WHAT, format!("{setting}, but {why}; until then {hint}")),
+                Ok(tool) => {
+                    let display = match mfa::dialog::desktop(&ctx.env, os) {
+                        Ok(()) => String::new(),
+                        Err(why) => format!(
+                            " when they run in a desktop session (this shell is not in one: {why})"
+                        ),
+                    };
+                    let window = crate::session::dismiss_window(ctx)
+                        .map(|w| w.as_secs().to_string())
+                        .unwrap_or_else(|_| "?".into());
+                    r.ok(
+                        WHAT,
+                        format!(
+                            "{setting}: a {} dialog{display}, naming the profile, the device and \
+                             the program that asks; one at a time, and none for {window}s after \
+                             one is dismissed",
+                            tool.name()
+                        ),
+                    )
+                }
+            }
+        }
+    }
+}
+
 /// The kubeconfig user that runs this binary for `cluster` with a sane exec block.
-fn check_kubeconfig(ctx: &Ctx, r: &mut Report, cluster: &str, op: &OperatorProfile) {
+fn check_kubeconfig(
+    ctx: &Ctx,
+    r: &mut Report,
+    cluster: &str,
+    op: &OperatorProfile,
+) -> Option<kubeconfig::ExecUser> {
     let path = kubeconfig::default_path(&ctx.env);
     let fix = format!(
         "run `eksop-auth setup --cluster {cluster} --profile {}`",
@@ -272,24 +376,29 @@ fn check_kubeconfig(ctx: &Ctx, r: &mut Report, cluster: &str, op: &OperatorProfi
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) => {
-            return r.fail(
+            r.fail(
                 "kubeconfig",
                 format!("cannot read {} ({e}); {fix}", path.display()),
             );
+            return None;
         }
     };
     let user = match kubeconfig::find_exec_user(&text, cluster) {
         Ok(Some(u)) => u,
         Ok(None) => {
-            return r.fail(
+            r.fail(
                 "kubeconfig",
                 format!(
                     "{} has no user running `eksop-auth token --cluster {cluster}`; {fix}",
                     path.display()
                 ),
             );
+            return None;
         }
-        Err(e) => return r.fail("kubeconfig", format!("{}: {e}", path.display())),
+        Err(e) => {
+            r.fail("kubeconfig", format!("{}: {e}", path.display()));
+            return None;
+        }
     };
     let me = ctx.env.current_exe().ok();
     let points_here = me.as_ref().is_some_and(|m| {
@@ -323,8 +432,15 @@ fn check_kubeconfig(ctx: &Ctx, r: &mut Report, cluster: &str, op: &OperatorProfi
             ),
             Some(_) => None,
         },
-        (user.interactive_mode == "Never").then(|| {
-            "interactiveMode Never: kubectl can never let you type an MFA code".to_string()
+        (user.interactive_mode == "Never"
+            && op.mfa_process.is_none()
+            && !user.env.iter().any(|(k, v)| {
+                k == PromptMode::VAR && PromptMode::parse(v) == Some(PromptMode::Gui)
+            }))
+        .then(|| {
+            "interactiveMode Never: kubectl can never let you type an MFA code (add \
+             `mfa_process`, or `setup --prompt gui` for a dialog)"
+                .to_string()
         }),
         (!profile_ok).then(|| format!("its args do not name --profile {}", op.name)),
     ]
@@ -351,4 +467,5 @@ fn check_kubeconfig(ctx: &Ctx, r: &mut Report, cluster: &str, op: &OperatorProfi
             ),
         );
     }
+    Some(user)
 }

@@ -372,6 +372,16 @@ fn entry(args: &SetupArgs, exe: &str, region: &str, c: &Cluster) -> kubeconfig::
         ]
         .map(String::from)
         .to_vec(),
+        env: args
+            .prompt
+            .map(|m| {
+                (
+                    crate::mfa::PromptMode::VAR.to_string(),
+                    m.as_str().to_string(),
+                )
+            })
+            .into_iter()
+            .collect(),
     }
 }
 

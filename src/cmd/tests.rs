@@ -381,6 +381,7 @@ fn doctor_passes_with_a_session_and_fails_with_a_typed_error_without() {
 
 fn setup_args(dry_run: bool) -> SetupArgs {
     SetupArgs {
+        prompt: None,
         cluster: "prod".into(),
         profile: "op".into(),
         source_profile: None,

@@ -58,6 +58,8 @@ pub(crate) struct Entry {
     pub(crate) ca_data: String,
     pub(crate) command: String,
     pub(crate) args: Vec<String>,
+    /// Exec `env` values to set (others an earlier eksop-auth entry had are kept).
+    pub(crate) env: Vec<(String, String)>,
 }
 
 pub(crate) const EXEC_API_VERSION: &str = "client.authentication.k8s.io/v1beta1";
@@ -128,6 +130,7 @@ pub(crate) fn check(existing: Option<&str>) -> Result<(), KubeconfigError> {
         ca_data: String::new(),
         command: String::new(),
         args: Vec::new(),
+        env: Vec::new(),
     };
     upsert(existing, &probe).map(|_| ())
 }
@@ -151,6 +154,7 @@ pub(crate) fn upsert(existing: Option<&str>, e: &Entry) -> Result<String, Kubeco
     c.insert(key("server"), s(&e.server));
 
     let user = named_item(&mut doc, "users", &e.name)?;
+    let env = merged_env(user.get("user").and_then(|u| u.get("exec")), e);
     let mut exec = Mapping::new();
     exec.insert(key("apiVersion"), s(EXEC_API_VERSION));
     exec.insert(
@@ -158,7 +162,7 @@ pub(crate) fn upsert(existing: Option<&str>, e: &Entry) -> Result<String, Kubeco
         Value::Sequence(e.args.iter().map(|a| s(a)).collect()),
     );
     exec.insert(key("command"), s(&e.command));
-    exec.insert(key("env"), Value::Null);
+    exec.insert(key("env"), env);
     exec.insert(key("installHint"), s(INSTALL_HINT));
     exec.insert(key("interactiveMode"), s("IfAvailable"));
     exec.insert(key("provideClusterInfo"), Value::Bool(false));
@@ -210,6 +214,37 @@ pub(crate) fn cluster_of(text: &str, name: &str) -> Option<(String, String)> {
         .get("cluster")?;
     let field = |k: &str| cluster.get(k).and_then(Value::as_str).map(String::from);
     Some((field("server")?, field("certificate-authority-data")?))
+}
+
+/// The exec `env` to write: what an earlier eksop-auth entry had (a user's own additions),
+/// with `e.env` set over it; nothing of another plugin's entry.
+fn merged_env(old_exec: Option<&Value>, e: &Entry) -> Value {
+    let ours = old_exec
+        .and_then(|x| x.get("command"))
+        .and_then(Value::as_str)
+        .and_then(|c| std::path::Path::new(c).file_stem())
+        .is_some_and(|stem| stem == "eksop-auth");
+    let mut items: Vec<Value> = if ours {
+        old_exec
+            .and_then(|x| x.get("env"))
+            .and_then(Value::as_sequence)
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    for (name, value) in &e.env {
+        items.retain(|i| i.get("name").and_then(Value::as_str) != Some(name));
+        let mut m = Mapping::new();
+        m.insert(key("name"), s(name));
+        m.insert(key("value"), s(value));
+        items.push(Value::Mapping(m));
+    }
+    if items.is_empty() {
+        Value::Null
+    } else {
+        Value::Sequence(items)
+    }
 }
 
 /// The kubeconfig text in kubectl's layout with every secret-looking value replaced by
@@ -338,6 +373,8 @@ pub(crate) struct ExecUser {
     pub(crate) api_version: String,
     /// As written, or kubectl's default for v1beta1 (`IfAvailable`).
     pub(crate) interactive_mode: String,
+    /// The exec block's `env` (name, value), as kubectl sets it for the plugin.
+    pub(crate) env: Vec<(String, String)>,
 }
 
 /// The first user whose exec args name `--cluster <cluster>`.
@@ -368,9 +405,28 @@ pub(crate) fn find_exec_user(
             api_version: str_of(exec, "apiVersion").unwrap_or_default(),
             interactive_mode: str_of(exec, "interactiveMode")
                 .unwrap_or_else(|| "IfAvailable".into()),
+            env: exec_env(exec),
             args,
         })
     }))
+}
+
+/// An exec block's `env` list as (name, value) pairs.
+fn exec_env(exec: &Value) -> Vec<(String, String)> {
+    exec.get("env")
+        .and_then(Value::as_sequence)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| {
+                    Some((
+                        i.get("name")?.as_str()?.to_string(),
+                        i.get("value")?.as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The ARN EKS would report, built from the role's account and partition.
@@ -393,7 +449,49 @@ mod tests {
             ca_data: "Q0E=".into(),
             command: "/usr/local/bin/eksop-auth".into(),
             args: ["token", "--cluster", "prod"].map(String::from).to_vec(),
+            env: Vec::new(),
         }
+    }
+
+    #[test]
+    fn exec_env_is_set_over_what_our_entry_had() {
+        let gui = Entry {
+            env: vec![("EKSOP_AUTH_PROMPT".into(), "gui".into())],
+            ..entry()
+        };
+        let once = upsert(None, &gui).unwrap();
+        let u = find_exec_user(&once, "prod").unwrap().unwrap();
+        assert_eq!(u.env, [("EKSOP_AUTH_PROMPT".into(), "gui".into())]);
+        // A value the user added by hand survives a later setup; ours is replaced.
+        let mut doc = yaml::parse(&once).unwrap();
+        let env = doc["users"][0]["user"]["exec"]["env"]
+            .as_sequence_mut()
+            .unwrap();
+        let mut added = Mapping::new();
+        added.insert(key("name"), s("AWS_CONFIG_FILE"));
+        added.insert(key("value"), s("/etc/aws"));
+        env.insert(0, Value::Mapping(added));
+        let edited = yaml::emit(&doc);
+        let none = Entry {
+            env: vec![("EKSOP_AUTH_PROMPT".into(), "none".into())],
+            ..entry()
+        };
+        let again = upsert(Some(&edited), &none).unwrap();
+        let u = find_exec_user(&again, "prod").unwrap().unwrap();
+        assert_eq!(
+            u.env,
+            [
+                ("AWS_CONFIG_FILE".into(), "/etc/aws".into()),
+                ("EKSOP_AUTH_PROMPT".into(), "none".into())
+            ]
+        );
+        // Without a value to set, what is there stays.
+        let kept = upsert(Some(&again), &entry()).unwrap();
+        assert_eq!(find_exec_user(&kept, "prod").unwrap().unwrap().env, u.env);
+        // Another plugin's entry (aws eks update-kubeconfig) leaves nothing behind.
+        let aws = "users:\n- name: arn:aws:eks:eu-west-1:1:cluster/prod\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: aws\n      args: [eks, get-token]\n      env:\n      - name: AWS_PROFILE\n        value: old\n";
+        let replaced = upsert(Some(aws), &entry()).unwrap();
+        assert!(!replaced.contains("AWS_PROFILE"), "{replaced}");
     }
 
     #[test]

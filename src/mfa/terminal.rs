@@ -1,6 +1,7 @@
-//! The prompt on the controlling terminal (dialoguer on /dev/tty, never stdout): it works
-//! when stdout is kubectl's pipe, when stderr is aws-cli's pipe, and when stdin is
-//! /dev/null. The only module that imports dialoguer.
+//! The prompt on the controlling terminal, never stdout: dialoguer on /dev/tty, and on
+//! Windows the console itself (`CONIN$`/`CONOUT$`). Either way it works when stdout is
+//! kubectl's pipe, when stderr is aws-cli's pipe, and when stdin is /dev/null or a pipe.
+//! The only module that imports dialoguer.
 
 use super::{Ask, CodeSource, is_code};
 use crate::error::{Error, Result};
@@ -16,24 +17,61 @@ fn open_terminal() -> std::io::Result<console::Term> {
     Ok(console::Term::read_write_pair(read, write))
 }
 
-#[cfg(not(unix))]
-fn open_terminal() -> std::io::Result<console::Term> {
-    let term = console::Term::stderr();
-    if term.features().is_attended() {
-        Ok(term)
-    } else {
-        Err(std::io::Error::new(
-            std::io::ErrorKind::NotConnected,
-            "no console",
-        ))
-    }
-}
-
 /// Whether a controlling terminal can be opened for a prompt.
 pub(crate) fn available() -> bool {
     open_terminal().is_ok()
 }
 
+/// The process's console, whatever stdin and stdout are redirected to.
+#[cfg(windows)]
+fn open_terminal() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    let read = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("CONIN$")?;
+    let write = std::fs::OpenOptions::new().write(true).open("CONOUT$")?;
+    Ok((read, write))
+}
+
+/// How many answers that are not six digits the console prompt takes.
+#[cfg(windows)]
+const TRIES: usize = 3;
+
+#[cfg(windows)]
+impl CodeSource for TtyPrompter {
+    fn is_person(&self) -> bool {
+        true
+    }
+
+    fn code(&mut self, ask: &Ask<'_>) -> Result<Secret<String>> {
+        use std::io::{BufRead, Write};
+        let failed = |e: std::io::Error| Error::Mfa(format!("MFA prompt failed: {e}"));
+        let (read, mut write) = open_terminal()
+            .map_err(|e| Error::Mfa(format!("cannot open the console for the MFA prompt: {e}")))?;
+        let mut lines = std::io::BufReader::new(read);
+        if let Some(note) = ask.note {
+            writeln!(write, "{note}").map_err(failed)?;
+        }
+        for _ in 0..TRIES {
+            write!(write, "MFA code for {}: ", ask.device).map_err(failed)?;
+            write.flush().map_err(failed)?;
+            let mut line = String::new();
+            if lines.read_line(&mut line).map_err(failed)? == 0 {
+                break;
+            }
+            let code = line.trim();
+            if is_code(code) {
+                return Ok(Secret::new(code.to_string()));
+            }
+            writeln!(write, "enter the 6 digits your MFA device shows").map_err(failed)?;
+        }
+        Err(Error::Mfa(
+            "MFA prompt failed: no 6-digit code was entered".into(),
+        ))
+    }
+}
+
+#[cfg(unix)]
 impl CodeSource for TtyPrompter {
     fn is_person(&self) -> bool {
         true

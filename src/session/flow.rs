@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use super::dismissal;
 use super::keep::{failure_since, now_ms, record_failure, remind_if_ending, store};
 use super::meta::{Meta, MetaDir};
 use super::origin::origin_of;
@@ -16,7 +17,8 @@ use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::lock::{self, SessionLock, WaitObserver};
 use crate::log::debug;
-use crate::mfa::{self, Ask, Caller, MFA_PROCESS_TIMEOUT, Nobody, SourceKind, replay};
+use crate::mfa::dialog::DIALOG_TIMEOUT;
+use crate::mfa::{self, Ask, Caller, MFA_PROCESS_TIMEOUT, Nobody, PromptMode, SourceKind, replay};
 use crate::settings::Settings;
 use crate::store::record_key;
 use crate::timefmt::rfc3339;
@@ -92,10 +94,20 @@ pub(crate) fn obtain(
         interactive,
         stdin_is_terminal: ctx.stdin_is_terminal,
     };
-    let kind = match mfa::choose(op, caller, ctx.sources.terminal_available()) {
+    let mode = match (PromptMode::from_env(&ctx.env)?, want) {
+        // `login` is how a person asks for a prompt: `none` is for the calls kubectl makes.
+        (PromptMode::None, Want::New) => PromptMode::Terminal,
+        (mode, _) => mode,
+    };
+    let kind = match mfa::choose(op, caller, mode, ctx.sources.as_ref()) {
         Ok(kind) => kind,
         Err(nobody) => return nobody_can_answer(ctx, &t, why_new, nobody),
     };
+    let dialog = matches!(kind, SourceKind::Dialog(_));
+    // A dialog dismissed a moment ago: no new one, and no wait for the lock either.
+    if dialog && want == Want::Cached {
+        dismissal::refuse_if_recent(ctx, &t)?;
+    }
     let waited_since = now_ms(ctx);
     let _lock = wait_for_lock(ctx, &t)?;
     if want == Want::Cached {
@@ -106,12 +118,22 @@ pub(crate) fn obtain(
             );
             return Ok(s);
         }
+        if dialog {
+            dismissal::refuse_if_recent(ctx, &t)?;
+        }
+        // Like a command, a dialog that failed for the process we waited on would fail
+        // for us too (or storm the desktop): only a terminal gets its own try.
         let person = kind == SourceKind::Terminal;
         if let Some(e) = failure_since(ctx, &t, waited_since, person) {
             return Err(e);
         }
+    } else {
+        dismissal::forget(ctx, &t);
     }
-    let attempt = log_in(ctx, settings, &t, &kind);
+    let attempt = log_in(ctx, settings, &t, &kind).map_err(|e| match e {
+        Error::DialogDismissed { how } => dismissal::remember(ctx, &t, how, want),
+        e => e,
+    });
     if let Err(e) = &attempt {
         record_failure(ctx, &t, e);
     }
@@ -188,10 +210,17 @@ fn nobody_can_answer(
     nobody: Nobody,
 ) -> Result<Session> {
     let profile = &t.op.name;
+    let gui = if nobody.gui_would_help() {
+        "; for a desktop dialog instead, set EKSOP_AUTH_PROMPT=gui (`eksop-auth setup --prompt \
+         gui` writes it into the kubeconfig entry)"
+    } else {
+        ""
+    };
     let Some(mut why_new) = why_new else {
         return Err(Error::Mfa(format!(
             "cannot ask for the MFA code: {nobody}. Run `eksop-auth login --profile {profile}` \
-             in a terminal, or add `mfa_process = <command printing the code>` to the profile"
+             in a terminal, or add `mfa_process = <command printing the code>` to the \
+             profile{gui}"
         )));
     };
     if why_new.identity_changed().is_none() && lock::held_elsewhere(&ctx.cache()?, &t.key)? {
@@ -218,7 +247,7 @@ fn nobody_can_answer(
     Err(Error::LoginRequired {
         profile: profile.clone(),
         reason: format!("{why_new}; {nobody}"),
-        extra: String::new(),
+        extra: gui.to_string(),
     })
 }
 
@@ -238,14 +267,21 @@ fn log_in(
     Ok((assumed, issued_at))
 }
 
-/// How long a command may take to print a code: the setting, within this call's budget.
-fn code_timeout(ctx: &Ctx, t: &Target<'_>) -> Duration {
-    let setting = ctx
-        .env
-        .get("EKSOP_AUTH_MFA_PROCESS_TIMEOUT")
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .map_or(MFA_PROCESS_TIMEOUT, Duration::from_secs);
-    setting.min(LOGIN_BUDGET.saturating_sub(t.started.elapsed()))
+/// How long a command or a dialog may take to give a code: the setting, within this
+/// call's budget.
+fn code_timeout(ctx: &Ctx, t: &Target<'_>, kind: &SourceKind) -> Result<Duration> {
+    let setting = match kind {
+        SourceKind::Dialog(_) => ctx
+            .env
+            .seconds("EKSOP_AUTH_DIALOG_TIMEOUT")?
+            .unwrap_or(DIALOG_TIMEOUT)
+            .max(Duration::from_secs(1)),
+        _ => ctx
+            .env
+            .seconds("EKSOP_AUTH_MFA_PROCESS_TIMEOUT")?
+            .unwrap_or(MFA_PROCESS_TIMEOUT),
+    };
+    Ok(setting.min(LOGIN_BUDGET.saturating_sub(t.started.elapsed())))
 }
 
 /// Asks the source for a code and sends it; a person gets one more try after a reused or
@@ -266,7 +302,7 @@ fn assume_with_code(
             profile: &op.name,
             device: &op.mfa_serial,
             note: note.as_deref(),
-            timeout: code_timeout(ctx, t),
+            timeout: code_timeout(ctx, t, kind)?,
         };
         let code = source.code(&ask)?;
         if let Some(wait) = replay::already_used(&cache, &op.mfa_serial, code.expose(), ctx.now()) {

@@ -172,6 +172,7 @@ fn save(ctx: &Ctx, t: &Target<'_>, session: &Session) -> std::result::Result<(),
     meta.expires_at = unix_seconds(session.expires_at());
     meta.reminded_at = None;
     meta.failure = None;
+    meta.dismissed = None;
     // Ask after writing: a durable store that failed drops out.
     let mut backends: Vec<Backend> = store.backends();
     for b in &meta.backends {

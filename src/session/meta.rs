@@ -43,6 +43,19 @@ pub(crate) struct SessionMeta {
     /// The last failed login attempt, for the processes that waited on it.
     #[serde(default)]
     pub(crate) failure: Option<Failure>,
+    /// The last desktop dialog that was cancelled, closed or not answered: for a short
+    /// while no new one is shown.
+    #[serde(default)]
+    pub(crate) dismissed: Option<Dismissal>,
+}
+
+/// A dismissed MFA dialog.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Dismissal {
+    /// Milliseconds since the epoch.
+    pub(crate) at_ms: u64,
+    /// "cancelled", "not answered within 120s"…
+    pub(crate) how: String,
 }
 
 /// A login attempt that failed while others waited on it.
@@ -93,11 +106,17 @@ impl SessionMeta {
                 .failure
                 .as_ref()
                 .is_none_or(|f| f.exit_code != 0 && f.at_ms / 1000 <= MAX_EXPIRY)
+            && self
+                .dismissed
+                .as_ref()
+                .is_none_or(|d| d.at_ms / 1000 <= MAX_EXPIRY && d.how.len() <= 200)
     }
 }
 
 /// What the metadata of one key is.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Read at most a few times per call: boxing the big variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Meta {
     Absent,
     Present(SessionMeta),

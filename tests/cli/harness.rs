@@ -29,6 +29,12 @@ const TOOLS: &[(&str, &str)] = &[
     ("dbus-send", "the Debian package `dbus`"),
     ("gnome-keyring-daemon", "the Debian package `gnome-keyring`"),
     ("setpriv", "the Debian package `util-linux`"),
+    ("setsid", "the Debian package `util-linux`"),
+    ("Xvfb", "the Debian package `xvfb`"),
+    ("zenity", "the Debian package `zenity`"),
+    ("xdotool", "the Debian package `xdotool`"),
+    ("import", "the Debian package `imagemagick`"),
+    ("identify", "the Debian package `imagemagick`"),
 ];
 
 /// Fails the test with what to install when `program` is not on PATH.

@@ -7,6 +7,7 @@
 mod clients;
 mod config_trust;
 mod fakes;
+mod gui;
 mod hardening;
 mod harness;
 mod integrity;
