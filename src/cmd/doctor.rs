@@ -306,7 +306,12 @@ fn check_no_terminal(
     let (value, from) = match from_entry {
         Some(found) => found,
         None => match ctx.env.get(PromptMode::VAR) {
-            Some(v) => (v.to_string(), "this shell's environment".to_string()),
+            Some(v) => (
+                v.to_string(),
+                "this shell's environment, which a desktop app may not have; `eksop-auth setup \
+                 --prompt` puts it in the kubeconfig"
+                    .to_string(),
+            ),
             None => ("terminal".to_string(), "the default".to_string()),
         },
     };

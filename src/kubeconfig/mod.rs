@@ -301,9 +301,16 @@ fn hide(v: &mut Value, secrets: &mut std::collections::HashSet<String>) {
 fn redact(v: &mut Value, within: Within, secrets: &mut std::collections::HashSet<String>) {
     match v {
         Value::Mapping(m) => {
+            // Our own settings (EKSOP_AUTH_PROMPT…) are not secrets: the diff shows them.
+            let ours = within == Within::Env
+                && m.get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.starts_with("EKSOP_AUTH_"));
             for (k, val) in m.iter_mut() {
                 let k = k.as_str().unwrap_or("");
-                if crate::textdiff::is_secret_key(k) || (within == Within::Env && k == "value") {
+                if crate::textdiff::is_secret_key(k)
+                    || (within == Within::Env && k == "value" && !ours)
+                {
                     hide(val, secrets);
                 } else {
                     let next = match k {
@@ -540,6 +547,9 @@ mod tests {
             shown.contains("name: VAULT_TOKEN") && shown.contains("username: u"),
             "{shown}"
         );
+        // Our own setting is shown as it is.
+        let ours = "users:\n- name: e\n  user:\n    exec:\n      env:\n      - name: EKSOP_AUTH_PROMPT\n        value: gui\n";
+        assert!(redacted(ours).unwrap().contains("value: gui"));
     }
 
     #[test]

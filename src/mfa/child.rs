@@ -4,6 +4,13 @@
 //! process group of its own (`own_group`) the group is killed; otherwise (an `mfa_process`
 //! that may still ask on our terminal, which a background group could not) its
 //! descendants are found and killed one by one.
+//!
+//! A program in its own group does not get the terminal's Ctrl-C, so it must not outlive
+//! us: while it runs, SIGTERM, SIGINT and SIGHUP kill its group before we die of them, and
+//! on Linux it runs under `setpriv --pdeathsig KILL` (when util-linux's setpriv is there),
+//! which ends it even when we are killed outright. Its output is read to the end, what
+//! passes the first line or 4 KiB thrown away, so a chatty program never dies of a closed
+//! pipe.
 
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -35,15 +42,100 @@ pub(super) struct Running {
     own_group: bool,
     stdout: Receiver<Vec<u8>>,
     stderr: Option<Receiver<Vec<u8>>>,
+    #[cfg(unix)]
+    _guard: Option<GroupGuard>,
+}
+
+/// Kills the running program's group when a terminating signal reaches us, then dies of
+/// the signal as before. The watch is set up once per process and stays (signal-hook cannot
+/// give the default action back); between programs it only dies.
+#[cfg(unix)]
+fn watch() -> Option<&'static std::sync::atomic::AtomicU32> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static GROUP: AtomicU32 = AtomicU32::new(0);
+    static WATCHING: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ok = *WATCHING.get_or_init(|| {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]) else {
+            return false;
+        };
+        std::thread::spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                let id = GROUP.load(Ordering::SeqCst);
+                if let Some(g) = pid(id).filter(|_| id > 0) {
+                    let _ = rustix::process::kill_process_group(g, rustix::process::Signal::KILL);
+                }
+                let _ = signal_hook::low_level::emulate_default_handler(sig);
+            }
+        });
+        true
+    });
+    ok.then_some(&GROUP)
+}
+
+/// While alive, a terminating signal kills this group first.
+#[cfg(unix)]
+struct GroupGuard(&'static std::sync::atomic::AtomicU32);
+
+#[cfg(unix)]
+impl GroupGuard {
+    fn new() -> Option<GroupGuard> {
+        watch().map(GroupGuard)
+    }
+
+    fn set(&self, group: u32) {
+        self.0.store(group, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[cfg(unix)]
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.0.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// On Linux, `cmd` run through `setpriv --pdeathsig KILL`, so the kernel ends it if we die
+/// (setpriv sets that, then becomes the program: same pid, same group).
+#[cfg(target_os = "linux")]
+fn dies_with_us(cmd: Command) -> Command {
+    let Some(setpriv) = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .map(std::path::Path::new)
+        .find(|p| p.is_file())
+    else {
+        return cmd;
+    };
+    let mut wrapped = Command::new(setpriv);
+    wrapped
+        .args(["--pdeathsig", "KILL", "--"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => wrapped.env(k, v),
+            None => wrapped.env_remove(k),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    wrapped
+}
+
+#[cfg(not(target_os = "linux"))]
+fn dies_with_us(cmd: Command) -> Command {
+    cmd
 }
 
 /// Starts `cmd` with stdin closed and stdout captured; stderr is captured (for the error
 /// message) or left to ours.
 pub(super) fn start(
-    mut cmd: Command,
+    cmd: Command,
     own_group: bool,
     capture_stderr: bool,
 ) -> std::io::Result<Running> {
+    let mut cmd = if own_group { dies_with_us(cmd) } else { cmd };
     #[cfg(unix)]
     if own_group {
         use std::os::unix::process::CommandExt;
@@ -55,7 +147,14 @@ pub(super) fn start(
     } else {
         Stdio::inherit()
     });
+    // Watch for signals before the program exists, so none falls in between.
+    #[cfg(unix)]
+    let guard = own_group.then(GroupGuard::new).flatten();
     let mut child = cmd.spawn()?;
+    #[cfg(unix)]
+    if let Some(g) = &guard {
+        g.set(child.id());
+    }
     let stdout = read_first_line(child.stdout.take().expect("piped stdout"), true);
     let stderr = child.stderr.take().map(|e| read_first_line(e, false));
     Ok(Running {
@@ -63,6 +162,8 @@ pub(super) fn start(
         own_group,
         stdout,
         stderr,
+        #[cfg(unix)]
+        _guard: guard,
     })
 }
 
@@ -105,7 +206,8 @@ impl Running {
     }
 }
 
-/// The first line of a stream (`stop_at_newline`) or its start, without waiting past it.
+/// The first line of a stream (`stop_at_newline`) or its first 4 KiB, sent as soon as it
+/// is complete; the rest is read and thrown away, so the writer never meets a closed pipe.
 fn read_first_line(
     mut stream: impl Read + Send + 'static,
     stop_at_newline: bool,
@@ -113,19 +215,27 @@ fn read_first_line(
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut text = Vec::new();
-        let mut byte = [0u8; 1];
-        while text.len() < MAX_TEXT {
-            match stream.read(&mut byte) {
-                Ok(1) if stop_at_newline && byte[0] == b'\n' => {
-                    let _ = tx.send(text);
-                    return;
+        let mut sent = false;
+        let mut buf = [0u8; 512];
+        loop {
+            let n = match stream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if sent {
+                continue;
+            }
+            for &b in &buf[..n] {
+                if (stop_at_newline && b == b'\n') || text.len() >= MAX_TEXT {
+                    let _ = tx.send(std::mem::take(&mut text));
+                    sent = true;
+                    break;
                 }
-                Ok(1) => text.push(byte[0]),
-                _ => break,
+                text.push(b);
             }
         }
         // At the end of the stream: a line only if something was printed.
-        if !stop_at_newline || !text.is_empty() {
+        if !sent && (!stop_at_newline || !text.is_empty()) {
             let _ = tx.send(text);
         }
     });

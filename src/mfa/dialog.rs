@@ -199,6 +199,15 @@ pub(crate) struct Invocation {
     pub(crate) env: Vec<(String, String)>,
 }
 
+/// The exit statuses zenity is told to use (its `ZENITY_*` variables).
+const ZENITY_CODES: [(&str, i32); 5] = [
+    ("ZENITY_OK", 0),
+    ("ZENITY_CANCEL", 11),
+    ("ZENITY_ESC", 12),
+    ("ZENITY_TIMEOUT", 13),
+    ("ZENITY_ERROR", 14),
+];
+
 /// zenity's `--text` is a GTK label with mnemonics and C escapes (`\n`).
 fn zenity_text(s: &str) -> String {
     s.replace('\\', "\\\\").replace('_', "__")
@@ -231,8 +240,10 @@ pub(crate) const OSASCRIPT: &[&str] = &[
 ];
 
 /// The PowerShell script: its text never changes; the texts and timeout come in the
-/// environment. Exit 0 with `code:…`, 1 for Cancel or a closed window, 5 at the timeout.
+/// environment. Exit 0 with `code:…`, 11 for Cancel or a closed window, 13 at the timeout,
+/// 14 when it fails (Constrained Language Mode, no desktop): never taken for a Cancel.
 pub(crate) const POWERSHELL: &str = r#"$ErrorActionPreference = 'Stop'
+try {
 Add-Type -AssemblyName System.Windows.Forms
 Add-Type -AssemblyName System.Drawing
 [System.Windows.Forms.Application]::EnableVisualStyles()
@@ -277,9 +288,13 @@ $timer.add_Tick({ $script:timedOut = $true; $form.Close() })
 $form.add_Shown({ $timer.Start(); $form.Activate(); $box.Focus() })
 $result = $form.ShowDialog()
 $timer.Stop()
-if ($script:timedOut) { exit 5 }
+} catch {
+[Console]::Error.WriteLine($_.Exception.Message)
+exit 14
+}
+if ($script:timedOut) { exit 13 }
 if ($result -eq [System.Windows.Forms.DialogResult]::OK) { [Console]::Out.WriteLine('code:' + $box.Text); exit 0 }
-exit 1
+exit 11
 "#;
 
 /// PowerShell's `-EncodedCommand`: base64 of the script in UTF-16LE.
@@ -305,7 +320,12 @@ pub(crate) fn invocation(tool: &DialogTool, t: &Texts, wait: Duration) -> Invoca
                 vec![secs],
             ]
             .concat(),
-            env: Vec::new(),
+            // Exit statuses of our own: zenity's defaults give 1 both for Cancel and for
+            // failing to open the display, and a user's ZENITY_* would change them.
+            env: ZENITY_CODES
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), v.to_string()))
+                .collect(),
         },
         DialogTool::Kdialog(p) => Invocation {
             program: p.clone(),
@@ -403,14 +423,16 @@ pub(crate) fn answer(
         (DialogTool::Zenity(_) | DialogTool::Kdialog(_), Some(0)) => {
             Answer::Text(line.unwrap_or_default().to_string())
         }
-        (DialogTool::Zenity(_) | DialogTool::Kdialog(_), Some(1)) => Answer::Cancelled,
-        (DialogTool::Zenity(_), Some(5)) => Answer::TimedOut,
+        // Cancel, Escape or the window closed (see ZENITY_CODES).
+        (DialogTool::Zenity(_), Some(11 | 12)) => Answer::Cancelled,
+        (DialogTool::Zenity(_), Some(13)) => Answer::TimedOut,
+        (DialogTool::Kdialog(_), Some(1)) => Answer::Cancelled,
         (DialogTool::Osascript(_), Some(0)) => tagged(line),
         // "User canceled. (-128)"
         (DialogTool::Osascript(_), Some(1)) if stderr.contains("(-128)") => Answer::Cancelled,
         (DialogTool::PowerShell(_), Some(0)) => tagged(line),
-        (DialogTool::PowerShell(_), Some(1)) => Answer::Cancelled,
-        (DialogTool::PowerShell(_), Some(5)) => Answer::TimedOut,
+        (DialogTool::PowerShell(_), Some(11)) => Answer::Cancelled,
+        (DialogTool::PowerShell(_), Some(13)) => Answer::TimedOut,
         _ => failed(),
     }
 }
@@ -678,12 +700,14 @@ mod tests {
             answer(&z, Some(0), Some("123456"), ""),
             Answer::Text("123456".into())
         );
-        assert_eq!(answer(&z, Some(1), None, ""), Answer::Cancelled);
-        assert_eq!(answer(&z, Some(5), None, ""), Answer::TimedOut);
+        assert_eq!(answer(&z, Some(11), None, ""), Answer::Cancelled);
+        assert_eq!(answer(&z, Some(12), None, ""), Answer::Cancelled);
+        assert_eq!(answer(&z, Some(13), None, ""), Answer::TimedOut);
+        // zenity 3.44 exits 1 when it cannot open the display: a failure, not a Cancel.
         assert_eq!(
-            answer(&z, Some(255), None, "\n(zenity:1): Gtk-WARNING **: cannot open display: :9\n"),
+            answer(&z, Some(1), None, "\n(zenity:1): Gtk-WARNING **: cannot open display: :9\n"),
             Answer::Failed(
-                "zenity failed (exit status 255): (zenity:1): Gtk-WARNING **: cannot open display: :9"
+                "zenity failed (exit status 1): (zenity:1): Gtk-WARNING **: cannot open display: :9"
                     .into()
             )
         );
@@ -714,8 +738,13 @@ mod tests {
             answer(&p, Some(0), Some("code:654321"), ""),
             Answer::Text("654321".into())
         );
-        assert_eq!(answer(&p, Some(1), None, ""), Answer::Cancelled);
-        assert_eq!(answer(&p, Some(5), None, ""), Answer::TimedOut);
+        assert_eq!(answer(&p, Some(11), None, ""), Answer::Cancelled);
+        assert_eq!(answer(&p, Some(13), None, ""), Answer::TimedOut);
+        assert!(matches!(
+            answer(&p, Some(14), None, "Add-Type failed"),
+            Answer::Failed(_)
+        ));
+        assert!(matches!(answer(&p, Some(1), None, ""), Answer::Failed(_)));
         assert_eq!(as_code(" 123 456 "), Some("123456".into()));
         assert_eq!(as_code("12345"), None);
     }

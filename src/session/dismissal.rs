@@ -1,8 +1,9 @@
-//! A desktop dialog that was cancelled, closed or not answered is remembered for the
-//! profile for a short window (`EKSOP_AUTH_DISMISS_WINDOW` seconds, 60 by default; 0 turns
-//! it off). Within it no new dialog is shown: every call fails at once with when it may ask
-//! again, so pollers (Lens, kubectl's five retries of a failing plugin) cost nothing and
-//! never flood the desktop. `login` forgets it.
+//! A desktop dialog that was cancelled, closed or not answered — or a login through one
+//! that failed (AWS unreachable, a code rejected twice) — is remembered for the profile for
+//! a short window (`EKSOP_AUTH_DISMISS_WINDOW` seconds, 60 by default; 0 turns it off).
+//! Within it no new dialog is shown: every call fails at once with when it may ask again,
+//! so pollers (Lens, kubectl's five retries of a failing plugin) cost nothing and never
+//! flood the desktop. `login` forgets it.
 
 use std::time::Duration;
 
@@ -26,11 +27,22 @@ pub(crate) fn window(ctx: &Ctx) -> Result<Duration> {
 
 fn refusal(profile: &str, d: &Dismissal, window: Duration) -> Error {
     let at = from_unix_millis(d.at_ms);
-    Error::PromptDismissed {
-        profile: profile.to_string(),
-        how: d.how.clone(),
-        at: local_hm(at, false),
-        again: local_hm(at + window, true),
+    let (at, again) = (local_hm(at, false), local_hm(at + window, true));
+    if d.exit_code == 0 {
+        return Error::PromptDismissed {
+            profile: profile.to_string(),
+            how: d.how.clone(),
+            at,
+            again,
+        };
+    }
+    Error::Relayed {
+        exit_code: d.exit_code,
+        message: format!(
+            "the MFA login through a dialog for profile `{profile}` failed at {at} ({}); run \
+             `eksop-auth login --profile {profile}`, or it will ask again after {again}",
+            d.how.trim_end_matches('.')
+        ),
     }
 }
 
@@ -50,7 +62,8 @@ pub(super) fn refuse_if_recent(ctx: &mut Ctx, t: &Target<'_>) -> Result<()> {
     if recent {
         debug!(
             ctx,
-            "the MFA dialog was dismissed recently; not showing another"
+            "a dialog for this profile was dismissed, or its login failed, recently; not \
+             showing another"
         );
         return Err(refusal(&t.op.name, &d, window));
     }
@@ -63,6 +76,7 @@ pub(super) fn remember(ctx: &Ctx, t: &Target<'_>, how: String, want: Want) -> Er
     let d = Dismissal {
         at_ms: now_ms(ctx),
         how,
+        exit_code: 0,
     };
     let window = match window(ctx) {
         Ok(w) => w,
@@ -79,6 +93,40 @@ pub(super) fn remember(ctx: &Ctx, t: &Target<'_>, how: String, want: Want) -> Er
         Want::Cached if !window.is_zero() => refusal(&t.op.name, &d, window),
         _ => Error::DialogDismissed { how: d.how },
     }
+}
+
+/// A login through a dialog failed: the next callers fail with it for the window instead
+/// of each showing a dialog again (the caller holds the lock). `e` is returned as it is.
+pub(super) fn remember_failure(ctx: &Ctx, t: &Target<'_>, e: Error) -> Error {
+    if matches!(e, Error::Relayed { .. } | Error::PromptDismissed { .. }) {
+        return e;
+    }
+    let Ok(window) = window(ctx) else { return e };
+    if window.is_zero() {
+        return e;
+    }
+    let mut how = e.to_string();
+    if how.len() > 1000 {
+        let mut cut = 1000;
+        while !how.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        how.truncate(cut);
+    }
+    let d = Dismissal {
+        at_ms: now_ms(ctx),
+        how,
+        exit_code: match e.exit_code() {
+            0 => crate::error::exit::MFA,
+            c => c,
+        },
+    };
+    if let Ok(cache) = ctx.cache() {
+        let _ = MetaDir::new(cache).update(&t.key, &t.op.name, ctx.now(), |m| {
+            m.dismissed = Some(d);
+        });
+    }
+    e
 }
 
 /// `login` starts afresh (the caller holds the lock).

@@ -132,6 +132,7 @@ pub(crate) fn obtain(
     }
     let attempt = log_in(ctx, settings, &t, &kind).map_err(|e| match e {
         Error::DialogDismissed { how } => dismissal::remember(ctx, &t, how, want),
+        e if dialog => dismissal::remember_failure(ctx, &t, e),
         e => e,
     });
     if let Err(e) = &attempt {
@@ -267,6 +268,10 @@ fn log_in(
     Ok((assumed, issued_at))
 }
 
+/// What a call keeps of its budget for after the code: AssumeRole (at most 15 s) and
+/// storing the session, so it ends before the processes waiting on it give up.
+const AFTER_THE_CODE: Duration = Duration::from_secs(30);
+
 /// How long a command or a dialog may take to give a code: the setting, within this
 /// call's budget.
 fn code_timeout(ctx: &Ctx, t: &Target<'_>, kind: &SourceKind) -> Result<Duration> {
@@ -274,14 +279,16 @@ fn code_timeout(ctx: &Ctx, t: &Target<'_>, kind: &SourceKind) -> Result<Duration
         SourceKind::Dialog(_) => ctx
             .env
             .seconds("EKSOP_AUTH_DIALOG_TIMEOUT")?
-            .unwrap_or(DIALOG_TIMEOUT)
-            .max(Duration::from_secs(1)),
+            .unwrap_or(DIALOG_TIMEOUT),
         _ => ctx
             .env
             .seconds("EKSOP_AUTH_MFA_PROCESS_TIMEOUT")?
             .unwrap_or(MFA_PROCESS_TIMEOUT),
     };
-    Ok(setting.min(LOGIN_BUDGET.saturating_sub(t.started.elapsed())))
+    let left = LOGIN_BUDGET
+        .saturating_sub(t.started.elapsed())
+        .saturating_sub(AFTER_THE_CODE);
+    Ok(setting.min(left).max(Duration::from_secs(1)))
 }
 
 /// Asks the source for a code and sends it; a person gets one more try after a reused or

@@ -54,8 +54,11 @@ pub(crate) struct SessionMeta {
 pub(crate) struct Dismissal {
     /// Milliseconds since the epoch.
     pub(crate) at_ms: u64,
-    /// "cancelled", "not answered within 120s"…
+    /// "cancelled", "not answered within 120s"…, or why the login failed.
     pub(crate) how: String,
+    /// 0 for a dismissal; else the failed login's exit status.
+    #[serde(default)]
+    pub(crate) exit_code: u8,
 }
 
 /// A login attempt that failed while others waited on it.
@@ -109,7 +112,7 @@ impl SessionMeta {
             && self
                 .dismissed
                 .as_ref()
-                .is_none_or(|d| d.at_ms / 1000 <= MAX_EXPIRY && d.how.len() <= 200)
+                .is_none_or(|d| d.at_ms / 1000 <= MAX_EXPIRY && d.how.len() <= 1000)
     }
 }
 

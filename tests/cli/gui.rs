@@ -4,7 +4,7 @@
 //! on PATH — and the real thing: a real zenity on an Xvfb display, answered with xdotool,
 //! for a detached kubectl.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -16,8 +16,9 @@ const NON_INTERACTIVE: &str =
 
 /// A fake zenity: each run leaves `zenity-run-<pid>` (its arguments, NUL-separated); what
 /// it does comes from `zenity-mode`: `code` (a new code each run), `list` (the next line of
-/// `zenity-codes`), `cancel` (exit 1, as Cancel or closing the window), `hang` (never
-/// answers; it and its child leave their pids).
+/// `zenity-codes`), `cancel` (the Cancel status eksop-auth asks zenity for), `hang` (never
+/// answers; it and its child leave their pids), `chatty` (GTK warnings by the hundred on
+/// stderr, then a code).
 const FAKE_ZENITY: &str = r#"#!/bin/sh
 dir="$(cd "$(dirname "$0")/.." && pwd)"
 for a in "$@"; do printf '%s\0' "$a"; done > "$dir/zenity-run-$$"
@@ -25,8 +26,13 @@ n=$(ls "$dir" | grep -c '^zenity-run-')
 case "$(cat "$dir/zenity-mode")" in
   code) printf '8%05d\n' "$n" ;;
   list) sed -n "${n}p" "$dir/zenity-codes" ;;
-  cancel) exit 1 ;;
+  cancel) exit "${ZENITY_CANCEL:-1}" ;;
   hang) echo $$ > "$dir/zenity-pid"; sleep 1000 & echo $! > "$dir/zenity-child"; wait ;;
+  chatty)
+    for i in $(seq 150); do echo "(zenity:$$): Gtk-WARNING **: a warning of eighty characters or so, line $i" >&2; done
+    sleep 0.3
+    for i in $(seq 150); do echo "(zenity:$$): Gtk-WARNING **: and another one, line $i" >&2; done
+    printf '8%05d\n' "$n" ;;
 esac
 "#;
 
@@ -74,6 +80,15 @@ fn dialogs(home: &Home) -> Vec<Vec<String>> {
         .collect();
     runs.sort_by_key(|(t, _)| *t);
     runs.into_iter().map(|(_, a)| a).collect()
+}
+
+/// The full path of a program on the test's PATH.
+fn which(program: &str) -> PathBuf {
+    need(program);
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .unwrap()
 }
 
 /// `token` as a caller detached from any terminal (`setsid`).
@@ -323,21 +338,19 @@ fn gui_without_a_desktop_says_why_and_none_never_asks() {
         "{}",
         out.stderr
     );
+    // No zenity nor kdialog on PATH (only what the call itself needs).
     home.set("DISPLAY", ":99");
-    let path = std::env::var("PATH").unwrap_or_default();
-    home.set("PATH", &path);
-    need("kubectl");
+    let bare = home.path().join("bare-bin");
+    std::fs::create_dir_all(&bare).unwrap();
+    std::os::unix::fs::symlink(which("setsid"), bare.join("setsid")).unwrap();
+    home.set("PATH", bare.to_str().unwrap());
     let out = run(&mut detached_token(&home));
-    let on_path = path
-        .split(':')
-        .any(|d| Path::new(d).join("zenity").exists() || Path::new(d).join("kdialog").exists());
-    if !on_path {
-        assert!(
-            out.stderr.contains("neither zenity nor kdialog"),
-            "{}",
-            out.stderr
-        );
-    }
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("neither zenity nor kdialog is on PATH"),
+        "{}",
+        out.stderr
+    );
     // `none`: the login hint at once, even from a terminal-less caller with a desktop.
     let mut home = desktop_home(&sts);
     home.set("EKSOP_AUTH_PROMPT", "none");
@@ -360,6 +373,25 @@ fn setup_prompt_gui_reaches_the_callers_and_doctor_says_what_they_get() {
     let mut home = desktop_home(&sts);
     home.unset("EKSOP_AUTH_PROMPT");
     setup_with_prompt(&home, &sts, "gui");
+    let dry = run(&mut home.eksop(&[
+        "setup",
+        "--cluster",
+        "prod",
+        "--profile",
+        &home.profile,
+        "--endpoint",
+        sts.apiserver_url(),
+        "--certificate-authority-data",
+        sts.ca_data(),
+        "--prompt",
+        "none",
+        "--dry-run",
+    ]));
+    assert!(
+        dry.success().stdout.contains("value: none"),
+        "the diff hides our own setting:\n{}",
+        dry.stdout
+    );
     let view = run(home.command("kubectl").args([
         "config",
         "view",
@@ -393,7 +425,10 @@ fn setup_prompt_gui_reaches_the_callers_and_doctor_says_what_they_get() {
     );
     let shown = dialogs(&home);
     assert_eq!(shown.len(), 1);
-    assert!(text_of(&shown[0]).starts_with("“kubectl” asks"), "{shown:?}");
+    assert!(
+        text_of(&shown[0]).starts_with("“kubectl” asks"),
+        "{shown:?}"
+    );
     // Without it, doctor says what they get instead.
     setup_with_prompt(&home, &sts, "terminal");
     let doctor = run(&mut home.eksop(&["doctor", "--profile", &home.profile, "--cluster", "prod"]));
@@ -467,6 +502,23 @@ fn x_command(x: &Xvfb, home: &Home, program: &str, limit: u64) -> Command {
     cmd
 }
 
+/// Starts `kubectl get --raw /version` detached from any terminal, as a desktop app runs
+/// it, and waits (bounded) for its MFA dialog to show: the kubectl run and the window id.
+fn kubectl_with_a_dialog(x: &Xvfb, home: &Home) -> (std::thread::JoinHandle<Output>, String) {
+    let mut kubectl = home.command("setsid");
+    kubectl.args(["-w", "kubectl", "get", "--raw", "/version"]);
+    let waiting = std::thread::spawn(move || run(&mut kubectl));
+    let found = run(x_command(x, home, "xdotool", 30).args([
+        "search",
+        "--sync",
+        "--onlyvisible",
+        "--name",
+        "^eksop-auth: MFA code$",
+    ]));
+    let window = found.success().stdout.lines().next().unwrap_or_default();
+    (waiting, window.to_string())
+}
+
 #[test]
 fn a_real_zenity_on_a_real_display_logs_a_detached_kubectl_in() {
     for program in ["Xvfb", "zenity", "xdotool", "import", "identify"] {
@@ -480,24 +532,7 @@ fn a_real_zenity_on_a_real_display_logs_a_detached_kubectl_in() {
         .set("GDK_BACKEND", "x11")
         .set("NO_AT_BRIDGE", "1");
     setup_with_prompt(&home, &sts, "gui");
-    // kubectl detached from any terminal, as a desktop app runs it.
-    let mut kubectl = home.command("setsid");
-    kubectl.args(["-w", "kubectl", "get", "--raw", "/version"]);
-    let waiting = std::thread::spawn(move || run(&mut kubectl));
-    let found = run(x_command(&x, &home, "xdotool", 30).args([
-        "search",
-        "--sync",
-        "--onlyvisible",
-        "--name",
-        "^eksop-auth: MFA code$",
-    ]));
-    let window = found
-        .success()
-        .stdout
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let (waiting, window) = kubectl_with_a_dialog(&x, &home);
     // What the user sees, kept beside the test's files and in target/test-artifacts.
     let shot = home.path().join("mfa-dialog.png");
     let mut shown = false;
@@ -528,4 +563,131 @@ fn a_real_zenity_on_a_real_display_logs_a_detached_kubectl_in() {
     );
     assert_eq!(sts.assume_role_calls().len(), 1);
     assert_eq!(sts.assume_role_calls()[0]["params"]["TokenCode"], "135792");
+    // Escape in the real dialog is a dismissal, not a failure.
+    run(&mut home.eksop(&["logout", "--all"])).success();
+    let (waiting, window) = kubectl_with_a_dialog(&x, &home);
+    run(x_command(&x, &home, "xdotool", 20).args(["windowfocus", "--sync", &window])).success();
+    run(x_command(&x, &home, "xdotool", 20).args(["key", "Escape"])).success();
+    let out = waiting.join().unwrap();
+    assert!(
+        out.failure()
+            .stderr
+            .contains("the MFA prompt was dismissed at")
+            && out.stderr.contains("(cancelled)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sts.assume_role_calls().len(), 1);
+}
+
+/// Waits (bounded) until `file` in the home exists and holds a pid; returns it.
+fn pid_in(home: &Home, file: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(pid) = std::fs::read_to_string(home.path().join(file))
+            && !pid.trim().is_empty()
+        {
+            return pid.trim().to_string();
+        }
+        assert!(Instant::now() < deadline, "no {file} after 20 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits (bounded) until the process is gone.
+fn gone(pid: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while running(pid) {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
+#[test]
+fn a_dialog_dies_with_the_caller() {
+    let sts = FakeAws::start("prod", &FakeAwsOptions::default());
+    let home = desktop_home(&sts);
+    mode(&home, "hang");
+    for signal in ["TERM", "INT", "KILL"] {
+        for f in ["zenity-pid", "zenity-child"] {
+            let _ = std::fs::remove_file(home.path().join(f));
+        }
+        let mut caller = detached_token(&home)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let (dialog, child) = (pid_in(&home, "zenity-pid"), pid_in(&home, "zenity-child"));
+        run(home
+            .command("kill")
+            .arg(format!("-{signal}"))
+            .arg(caller.id().to_string()))
+        .success();
+        let _ = caller.wait();
+        assert!(
+            gone(&dialog),
+            "SIG{signal}: the dialog {dialog} outlived its caller"
+        );
+        if signal == "KILL" {
+            // The kernel ends the dialog itself (its parent-death signal); what a dialog
+            // tool started (real ones start nothing) is left to its own devices.
+            run(home.command("kill").args(["-KILL", &child])).success();
+        } else {
+            assert!(
+                gone(&child),
+                "SIG{signal}: what the dialog started outlived its caller"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_dialog_that_cannot_be_shown_is_a_failure_not_a_dismissal() {
+    need("zenity");
+    let sts = FakeAws::start("prod", &FakeAwsOptions::default());
+    let mut home = Home::new();
+    home.operator_profile(sts.sts_url(), "");
+    // The real zenity, and a display where no X server is.
+    home.set("DISPLAY", ":7777")
+        .set("EKSOP_AUTH_PROMPT", "gui")
+        .set("KUBERNETES_EXEC_INFO", NON_INTERACTIVE);
+    let out = run(&mut detached_token(&home));
+    assert!(
+        out.failure()
+            .stderr
+            .contains("the MFA dialog could not be shown: zenity failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("dismissed"), "{}", out.stderr);
+    // A chatty dialog tool is not killed by a full pipe.
+    let home = desktop_home(&sts);
+    mode(&home, "chatty");
+    run(&mut detached_token(&home)).success();
+}
+
+#[test]
+fn a_failed_login_through_a_dialog_pauses_the_next_dialogs_too() {
+    // STS cannot be reached: the code was typed for nothing; the next callers must not
+    // each ask for another one.
+    let sts = FakeAws::start("prod", &FakeAwsOptions::default());
+    let mut home = desktop_home(&sts);
+    home.set("AWS_ENDPOINT_URL_STS", &crate::fakes::dead_endpoint());
+    let first = run(&mut detached_token(&home));
+    assert_eq!(first.code, Some(7), "{}", first.stderr);
+    for _ in 0..5 {
+        let out = run(&mut detached_token(&home));
+        assert_eq!(out.code, Some(7), "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("the MFA login through a dialog for profile")
+                && out.stderr.contains("or it will ask again after"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(dialogs(&home).len(), 1);
 }
