@@ -158,6 +158,11 @@ pub(crate) struct SetupArgs {
     /// asks on a terminal. Written as EKSOP_AUTH_PROMPT into this cluster's kubeconfig entry.
     #[arg(long, value_enum, value_name = "MODE")]
     pub(crate) prompt: Option<crate::mfa::PromptMode>,
+    /// Do not send SourceIdentity (your IAM user name) with AssumeRole: for a role whose
+    /// trust policy does not allow sts:SetSourceIdentity. Written as
+    /// `set_source_identity = false` into the profile.
+    #[arg(long)]
+    pub(crate) no_source_identity: bool,
     /// Print the changes as a unified diff and change nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,

@@ -109,6 +109,35 @@ pub(crate) enum Error {
         detail: String,
     },
 
+    /// AccessDenied for a session not named after the IAM user.
+    #[error(
+        "AWS denied AssumeRole on {role} with the role session name `{name}`: {detail}. The \
+         eks-operator trust policy (deploy/eks-operator-role.yaml) allows the role only with \
+         RoleSessionName equal to your IAM user name (`{user}`), so that the cluster and \
+         CloudTrail name the person: remove `role_session_name` from profile `{profile}` \
+         (eksop-auth then uses `{user}`). If that is not the cause, the user is not in the \
+         trust policy (AdminUserNames) or the profile's `mfa_serial` is not their MFA device"
+    )]
+    SessionNameRefused {
+        role: String,
+        profile: String,
+        name: String,
+        user: String,
+        detail: String,
+    },
+
+    /// AccessDenied for sts:SetSourceIdentity.
+    #[error(
+        "AWS denied AssumeRole on {role} because the role's trust policy does not allow \
+         sts:SetSourceIdentity ({why}): {detail}. {fix}"
+    )]
+    SourceIdentityRefused {
+        role: String,
+        why: String,
+        fix: String,
+        detail: String,
+    },
+
     /// DurationSeconds above the role's MaxSessionDuration.
     #[error(
         "AWS refused a {requested}-second session for {role}: it exceeds the role's \
@@ -312,7 +341,10 @@ impl Error {
             Error::Mfa(_) | Error::MfaCodeRejected { .. } | Error::MfaCodeReused { .. } => {
                 exit::MFA
             }
-            Error::AccessDenied { .. } | Error::DurationTooLong { .. } => exit::ACCESS_DENIED,
+            Error::AccessDenied { .. }
+            | Error::SessionNameRefused { .. }
+            | Error::SourceIdentityRefused { .. }
+            | Error::DurationTooLong { .. } => exit::ACCESS_DENIED,
             Error::Service(_) | Error::Unreachable { .. } | Error::IncompleteAnswer { .. } => {
                 exit::AWS
             }
@@ -439,6 +471,19 @@ mod tests {
                 path: PathBuf::from("/h/.kube/config"),
                 uid: 1000,
             },
+            Error::SessionNameRefused {
+                role: "r".into(),
+                profile: "p".into(),
+                name: "n".into(),
+                user: "u".into(),
+                detail: "no".into(),
+            },
+            Error::SourceIdentityRefused {
+                role: "r".into(),
+                why: "it sets u".into(),
+                fix: "Fix the role.".into(),
+                detail: "no".into(),
+            },
         ]
     }
 
@@ -501,7 +546,9 @@ mod tests {
                 exit::FILE,
                 exit::LOCK_TIMEOUT,
                 exit::FILE,
-                exit::FILE
+                exit::FILE,
+                exit::ACCESS_DENIED,
+                exit::ACCESS_DENIED
             ]
         );
     }

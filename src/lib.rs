@@ -17,6 +17,7 @@ mod env;
 mod error;
 mod filelock;
 mod fsutil;
+mod identity;
 mod kubeconfig;
 mod lock;
 mod log;

@@ -83,7 +83,14 @@ where
             let e = se.err();
             Ok(Fault {
                 code: e.code().unwrap_or("Unknown").to_string(),
-                message: e.message().unwrap_or("").trim().to_string(),
+                // Printed: nothing in it may steer a terminal.
+                message: e
+                    .message()
+                    .unwrap_or("")
+                    .trim()
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .collect(),
                 request_id: e
                     .meta()
                     .request_id()
@@ -155,6 +162,59 @@ pub(super) fn assume_role_error(req: &AssumeRoleRequest<'_>, f: Fault, call: Cal
             role: req.role_arn.to_string(),
             profile: req.profile.to_string(),
             requested: req.duration_seconds,
+        };
+    }
+    if f.code == "AccessDenied" && lower.contains("sts:setsourceidentity") {
+        let (why, fix) = match req.source_identity {
+            Some(sent) => (
+                format!(
+                    "eksop-auth sets SourceIdentity = `{sent}`, your IAM user name, so that \
+                     CloudTrail names you on every call made with the session"
+                ),
+                format!(
+                    "Fix the role: update its stack with the current \
+                     deploy/eks-operator-role.yaml, whose trust policy allows \
+                     sts:SetSourceIdentity when sts:SourceIdentity equals ${{aws:username}} (and \
+                     gives the users the same permission); or, for a role you cannot change, add \
+                     `set_source_identity = false` to profile `{}`",
+                    req.profile
+                ),
+            ),
+            // Nothing was sent: the source is a role session whose source identity AWS
+            // hands on to every role it assumes.
+            None => (
+                "the source credentials are a role session that already carries a source \
+                 identity, which AWS passes on to every role assumed with them"
+                    .to_string(),
+                format!(
+                    "Allow sts:SetSourceIdentity for that identity in the trust policy of {} \
+                     (the SourceIdentityIsTheUser statement of deploy/eks-operator-role.yaml \
+                     allows only IAM users' own names), or use source credentials that carry \
+                     none",
+                    req.role_arn
+                ),
+            ),
+        };
+        return Error::SourceIdentityRefused {
+            role: req.role_arn.to_string(),
+            why,
+            fix,
+            detail: format!("{}{}", f.message, f.request_id),
+        };
+    }
+    // The shipped trust policy wants the session named after the IAM user: a name the
+    // profile sets otherwise is the likely reason.
+    if f.code == "AccessDenied"
+        && let Some(user) = req
+            .caller
+            .filter(|c| c.is_user && c.name != req.session_name)
+    {
+        return Error::SessionNameRefused {
+            role: req.role_arn.to_string(),
+            profile: req.profile.to_string(),
+            name: req.session_name.to_string(),
+            user: user.name.clone(),
+            detail: format!("{}{}", f.message, f.request_id),
         };
     }
     if f.code == "AccessDenied" {
@@ -243,7 +303,79 @@ fn xml_field(text: &str, name: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::field;
+    use super::*;
+    use crate::credentials::Credentials;
+    use crate::identity::Principal;
+    use crate::secret::Secret;
+    use crate::sts_endpoint::StsEndpoint;
+
+    fn refusal(name: &str, sent: Option<&str>, message: &str) -> String {
+        let source = Credentials {
+            access_key_id: "AKIASOURCE".into(),
+            secret_access_key: Secret::new("s".into()),
+            session_token: None,
+            expires_at: None,
+        };
+        let endpoint = StsEndpoint {
+            base_url: "https://sts.amazonaws.com/".into(),
+            host: "sts.amazonaws.com".into(),
+            signing_region: "us-east-1".into(),
+        };
+        let code = Secret::new("123456".into());
+        let alice = Principal::from_arn("arn:aws:iam::123456789012:user/alice").unwrap();
+        let req = AssumeRoleRequest {
+            source: &source,
+            endpoint: &endpoint,
+            role_arn: "arn:aws:iam::123456789012:role/eks-operator",
+            session_name: name,
+            source_identity: sent,
+            caller: Some(&alice),
+            mfa_serial: "arn:aws:iam::123456789012:mfa/alice",
+            code: &code,
+            duration_seconds: 43_200,
+            profile: "op",
+        };
+        let fault = Fault {
+            code: "AccessDenied".into(),
+            message: message.into(),
+            request_id: String::new(),
+        };
+        let call = Call {
+            service: "STS",
+            operation: "AssumeRole",
+            endpoint: "https://sts.amazonaws.com/",
+            setting: "AWS_ENDPOINT_URL_STS",
+        };
+        assume_role_error(&req, fault, call).to_string()
+    }
+
+    #[test]
+    fn each_access_denied_names_its_own_fix() {
+        const SET: &str =
+            "User: x is not authorized to perform: sts:SetSourceIdentity on resource: r";
+        const ASSUME: &str = "User: x is not authorized to perform: sts:AssumeRole on resource: r";
+        let sent = refusal("alice", Some("alice"), SET);
+        assert!(
+            sent.contains("SourceIdentity = `alice`, your IAM user name"),
+            "{sent}"
+        );
+        assert!(sent.contains("add `set_source_identity = false` to profile `op`"));
+        // Nothing sent, yet refused: a source session's own identity, handed on.
+        let inherited = refusal("alice", None, SET);
+        assert!(
+            inherited.contains("already carries a source identity"),
+            "{inherited}"
+        );
+        assert!(
+            !inherited.contains("set_source_identity = false"),
+            "{inherited}"
+        );
+        let spoofed = refusal("bob", Some("alice"), ASSUME);
+        assert!(spoofed.contains("remove `role_session_name`"), "{spoofed}");
+        assert!(spoofed.contains("If that is not the cause"), "{spoofed}");
+        let plain = refusal("alice", Some("alice"), ASSUME);
+        assert!(plain.contains("not in the role's trust policy"), "{plain}");
+    }
 
     #[test]
     fn fields_of_either_shape() {

@@ -77,14 +77,27 @@ impl Capped {
         settings: &HttpConnectorSettings,
         sleep: Option<SharedAsyncSleep>,
     ) -> Self {
+        Self::trusting(proxies, settings, sleep, None)
+    }
+
+    /// With `ca` (PEM), HTTPS trusts that CA only, as kubectl does with a kubeconfig
+    /// cluster's `certificate-authority-data`; otherwise the system's roots.
+    fn trusting(
+        proxies: &Proxies,
+        settings: &HttpConnectorSettings,
+        sleep: Option<SharedAsyncSleep>,
+        ca: Option<tls::TlsContext>,
+    ) -> Self {
         let build = |https: bool| {
             let mut builder = Connector::builder().proxy_config(proxies.config(https));
             builder.set_connector_settings(Some(settings.clone()));
             // The sleep implementation drives the connect timeout.
             builder.set_sleep_impl(sleep.clone());
-            builder
-                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-                .build()
+            let builder = builder.tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
+            match &ca {
+                Some(ctx) => builder.tls_context(ctx.clone()).build(),
+                None => builder.build(),
+            }
         };
         Capped {
             http: build(false),
@@ -159,12 +172,45 @@ pub(super) async fn get(
     headers: &[(&str, &str)],
     timeout: Duration,
 ) -> Result<RawAnswer, String> {
+    let request = HttpRequest::get(url).map_err(|e| e.to_string())?;
+    send(proxies, None, request, headers, timeout).await
+}
+
+/// A POST of `body` to `url` over HTTPS that trusts only `ca_pem`.
+pub(super) async fn post_trusting(
+    proxies: &Proxies,
+    ca_pem: &[u8],
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<RawAnswer, String> {
+    let ctx = tls::TlsContext::builder()
+        .with_trust_store(
+            tls::TrustStore::empty()
+                .with_native_roots(false)
+                .with_pem_certificate(ca_pem.to_vec()),
+        )
+        .build()
+        .map_err(|e| format!("the cluster's CA cannot be used: {e}"))?;
+    let mut request = HttpRequest::new(SdkBody::from(body));
+    request.set_method("POST").map_err(|e| e.to_string())?;
+    request.set_uri(url).map_err(|e| e.to_string())?;
+    send(proxies, Some(ctx), request, headers, timeout).await
+}
+
+async fn send(
+    proxies: &Proxies,
+    ca: Option<tls::TlsContext>,
+    mut request: HttpRequest,
+    headers: &[(&str, &str)],
+    timeout: Duration,
+) -> Result<RawAnswer, String> {
     let settings = HttpConnectorSettings::builder()
         .connect_timeout(timeout)
         .read_timeout(timeout)
         .build();
-    let connector = Capped::new(proxies, &settings, default_async_sleep());
-    let mut request = HttpRequest::get(url).map_err(|e| e.to_string())?;
+    let connector = Capped::trusting(proxies, &settings, default_async_sleep(), ca);
     for (name, value) in headers {
         request
             .headers_mut()

@@ -22,6 +22,10 @@ pub(crate) struct AssumeRoleRequest<'a> {
     pub(crate) endpoint: &'a StsEndpoint,
     pub(crate) role_arn: &'a str,
     pub(crate) session_name: &'a str,
+    /// SourceIdentity to set (the IAM user name), or none.
+    pub(crate) source_identity: Option<&'a str>,
+    /// Who the source keys belong to, when it was asked (for messages about the names).
+    pub(crate) caller: Option<&'a crate::identity::Principal>,
     pub(crate) mfa_serial: &'a str,
     pub(crate) code: &'a Secret<String>,
     pub(crate) duration_seconds: i32,
@@ -35,6 +39,8 @@ pub(crate) struct AssumedRole {
     pub(crate) creds: Credentials,
     pub(crate) expires_at: SystemTime,
     pub(crate) assumed_arn: String,
+    /// The SourceIdentity set on the session (as sent; STS echoes it).
+    pub(crate) source_identity: Option<String>,
     pub(crate) request_id: Option<String>,
 }
 
@@ -64,6 +70,26 @@ pub(crate) struct StsProbe {
     pub(crate) arn: Option<String>,
     /// The error code or message of a refusal, for people.
     pub(crate) detail: String,
+}
+
+/// A Kubernetes API server to ask who a token is.
+#[derive(Debug)]
+pub(crate) struct ReviewRequest<'a> {
+    /// The kubeconfig cluster's `server`.
+    pub(crate) server: &'a str,
+    /// Its `certificate-authority-data`, decoded (PEM): the only CA trusted.
+    pub(crate) ca_pem: &'a [u8],
+    pub(crate) token: &'a Secret<String>,
+}
+
+/// What a SelfSubjectReview answered.
+#[derive(Debug, Clone)]
+pub(crate) struct Review {
+    pub(crate) status: u16,
+    /// `status.userInfo.username` of a successful answer.
+    pub(crate) username: Option<String>,
+    /// The `message` of a refusal, for people.
+    pub(crate) message: String,
 }
 
 /// Which part of the standard credential chain to ask.
@@ -96,4 +122,8 @@ pub(crate) trait AwsApi {
 
     /// STS GetCallerIdentity with these credentials: the caller's ARN.
     fn caller_identity(&self, creds: &Credentials, endpoint: &StsEndpoint) -> Result<String>;
+
+    /// A Kubernetes SelfSubjectReview (`kubectl auth whoami`'s API) with a bearer token:
+    /// the user name the cluster maps the token to.
+    fn self_subject_review(&self, req: &ReviewRequest<'_>) -> Result<Review>;
 }

@@ -21,7 +21,7 @@ use super::answer::{
 use super::http::{self, Proxies};
 use super::{
     AssumeRoleRequest, AssumedRole, AwsApi, ChainRequest, ClusterInfo, DescribeClusterRequest,
-    StsProbe,
+    Review, ReviewRequest, StsProbe,
 };
 use crate::clock::Clock;
 use crate::credentials::Credentials;
@@ -149,6 +149,41 @@ fn check_assumed(
         .map(|u| u.arn().to_string())
         .filter(|a| !a.is_empty())
         .ok_or("it names no assumed-role user")?;
+    // The session must be the one asked for: this role (IAM role names ignore case),
+    // under this name, in an ARN that is safe to print.
+    let role_name = req.role_arn.rsplit('/').next().unwrap_or_default();
+    let (role_got, name_got) = assumed_arn
+        .split_once(":assumed-role/")
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .unwrap_or_default();
+    if !assumed_arn.starts_with("arn:")
+        || !crate::identity::printable(&assumed_arn)
+        || !role_got.eq_ignore_ascii_case(role_name)
+        || name_got != req.session_name
+    {
+        return Err(format!(
+            "it names the session `{}`, not one of role `{role_name}` named `{}`",
+            assumed_arn.escape_default(),
+            req.session_name
+        ));
+    }
+    // Recorded only as STS echoes it: one set earlier in a chain of roles persists, and
+    // an endpoint that ignores the parameter records none.
+    let source_identity = match (out.source_identity(), req.source_identity) {
+        (Some(got), Some(sent)) if got != sent => {
+            return Err(format!(
+                "it records the source identity `{}`, not the `{sent}` sent",
+                got.escape_default()
+            ));
+        }
+        (Some(got), _) if crate::identity::invalid_name(got).is_some() => {
+            return Err(format!(
+                "its source identity `{}` is not a valid name",
+                got.escape_default()
+            ));
+        }
+        (got, _) => got.map(String::from),
+    };
     Ok(AssumedRole {
         creds: Credentials {
             access_key_id: c.access_key_id().to_string(),
@@ -158,6 +193,7 @@ fn check_assumed(
         },
         expires_at,
         assumed_arn,
+        source_identity,
         request_id: None,
     })
 }
@@ -180,6 +216,7 @@ impl AwsApi for SdkAws {
                 .assume_role()
                 .role_arn(req.role_arn)
                 .role_session_name(req.session_name)
+                .set_source_identity(req.source_identity.map(String::from))
                 .serial_number(req.mfa_serial)
                 .token_code(req.code.expose())
                 .duration_seconds(req.duration_seconds)
@@ -306,9 +343,74 @@ impl AwsApi for SdkAws {
         let call = sts_call("GetCallerIdentity", endpoint);
         let client = self.sts_client(creds, endpoint);
         match runtime()?.block_on(client.get_caller_identity().send()) {
-            Ok(out) => Ok(out.arn().unwrap_or_default().to_string()),
+            Ok(out) => {
+                let arn = out.arn().unwrap_or_default();
+                // Read as a caller before anyone relies on it (the shape of every answer).
+                crate::identity::Principal::from_arn(arn).map_err(|problem| {
+                    Error::IncompleteAnswer {
+                        service: "STS",
+                        operation: "GetCallerIdentity",
+                        status: 200,
+                        request_id: out
+                            .request_id()
+                            .map(|r| format!(", request id {r}"))
+                            .unwrap_or_default(),
+                        problem,
+                        setting: "AWS_ENDPOINT_URL_STS",
+                    }
+                })?;
+                Ok(arn.to_string())
+            }
             Err(e) => Err(fault(call, e)?.into_error(call)),
         }
+    }
+
+    fn self_subject_review(&self, req: &ReviewRequest<'_>) -> Result<Review> {
+        let server = req.server.trim_end_matches('/');
+        let url = format!("{server}/apis/authentication.k8s.io/v1/selfsubjectreviews");
+        let auth = format!("Bearer {}", req.token.expose());
+        let headers = [
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+        ];
+        let body = br#"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}"#;
+        let answer = runtime()?
+            .block_on(http::post_trusting(
+                &self.proxies(),
+                req.ca_pem,
+                &url,
+                &headers,
+                body.to_vec(),
+                ATTEMPT_TIMEOUT,
+            ))
+            .map_err(|detail| Error::Unreachable {
+                service: "the Kubernetes API server",
+                operation: "SelfSubjectReview",
+                endpoint: server.to_string(),
+                detail,
+                setting: "the cluster's `server` in kubeconfig",
+            })?;
+        let doc: Option<serde_json::Value> = serde_json::from_slice(&answer.body).ok();
+        let text = |pointer: &str| {
+            doc.as_ref()
+                .and_then(|d| d.pointer(pointer))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        // What a server says is printed: nothing that could steer a terminal.
+        let clean = |s: &str| !s.is_empty() && !s.chars().any(char::is_control);
+        Ok(Review {
+            status: answer.status,
+            username: text("/status/userInfo/username")
+                .filter(|u| (200..300).contains(&answer.status) && clean(u) && u.len() <= 1024),
+            message: text("/message")
+                .unwrap_or_default()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(300)
+                .collect(),
+        })
     }
 
     fn load_credentials(&self, req: &ChainRequest<'_>) -> Result<Credentials> {

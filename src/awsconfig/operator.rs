@@ -15,7 +15,12 @@ pub(crate) struct OperatorProfile {
     pub(crate) mfa_serial: String,
     pub(crate) duration_seconds: i32,
     pub(crate) mfa_process: Option<String>,
-    pub(crate) role_session_name: String,
+    /// aws-cli's `role_session_name`, when the profile sets one; otherwise the session is
+    /// named after the IAM user behind the source keys (learned at login).
+    pub(crate) role_session_name: Option<String>,
+    /// Whether AssumeRole sends SourceIdentity = the IAM user name (`set_source_identity`,
+    /// on unless the profile says `false`).
+    pub(crate) set_source_identity: bool,
 }
 
 /// What is wrong with a profile that should be an eks-operator profile.
@@ -71,8 +76,33 @@ impl OperatorProfile {
                 })?,
         };
         let role_session_name = match p.get("role_session_name") {
-            Some(n) => n.to_string(),
-            None => default_session_name(&mfa_serial),
+            None => None,
+            Some(n) => match crate::identity::invalid_name(n) {
+                None => Some(n.to_string()),
+                Some(why) => {
+                    return Err(Missing {
+                        key: "role_session_name",
+                        hint: format!(
+                            "`{n}` is not a session name AWS accepts ({why}); remove the line to \
+                             use your IAM user name"
+                        ),
+                    });
+                }
+            },
+        };
+        let set_source_identity = match p.get("set_source_identity") {
+            None => true,
+            Some(v) if v.eq_ignore_ascii_case("true") => true,
+            Some(v) if v.eq_ignore_ascii_case("false") => false,
+            Some(v) => {
+                return Err(Missing {
+                    key: "set_source_identity",
+                    hint: format!(
+                        "`{v}` is not `true` or `false`; `false` is for a role whose trust policy \
+                         does not allow sts:SetSourceIdentity"
+                    ),
+                });
+            }
         };
         Ok(OperatorProfile {
             name: p.name.to_string(),
@@ -82,24 +112,9 @@ impl OperatorProfile {
             duration_seconds,
             mfa_process: p.get("mfa_process").map(str::to_string),
             role_session_name,
+            set_source_identity,
         })
     }
-}
-
-/// The human behind the session, for CloudTrail and the EKS audit log: the MFA device's
-/// name (`…:mfa/alice` → `alice`), reduced to what RoleSessionName allows (`[\w+=,.@-]`, 2–64).
-pub(crate) fn default_session_name(mfa_serial: &str) -> String {
-    let base = mfa_serial.rsplit('/').next().unwrap_or(mfa_serial);
-    let mut name: String = base
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(*c))
-        .take(64)
-        .collect();
-    // AWS wants at least two characters: keep the person's name first.
-    if name.len() < 2 {
-        name = format!("{name}-eksop-auth");
-    }
-    name
 }
 
 #[cfg(test)]
@@ -116,24 +131,39 @@ mod tests {
         let set = ProfileSet::parse(cfg, "").unwrap();
         let op = OperatorProfile::from_profile(&set.get("op").unwrap()).unwrap();
         assert_eq!(
-            (op.duration_seconds, op.role_session_name.as_str()),
-            (43_200, "A-eksop-auth")
+            (op.duration_seconds, op.role_session_name.as_deref()),
+            (43_200, None),
+            "named after the IAM user, learned at login"
         );
+        assert!(op.set_source_identity);
         assert!(OperatorProfile::is_operator(&set.get("op").unwrap()));
         let e = OperatorProfile::from_profile(&set.get("nosrc").unwrap()).unwrap_err();
         assert_eq!(e.key, "source_profile");
         let e = OperatorProfile::from_profile(&set.get("longer").unwrap()).unwrap_err();
         assert_eq!(e.key, "duration_seconds");
         let named = OperatorProfile::from_profile(&set.get("named").unwrap()).unwrap();
-        assert_eq!(named.role_session_name, "alice");
+        assert_eq!(named.role_session_name.as_deref(), Some("alice"));
         assert_eq!(
             named.mfa_process.as_deref(),
             Some("ykman oath accounts code -s aws")
         );
+        let bad = |line: &str| {
+            let cfg =
+                format!("[profile p]\nrole_arn = r\nmfa_serial = m\nsource_profile = a\n{line}\n");
+            let set = ProfileSet::parse(&cfg, "").unwrap();
+            OperatorProfile::from_profile(&set.get("p").unwrap()).map(|op| op.set_source_identity)
+        };
+        assert_eq!(bad("set_source_identity = False"), Ok(false));
         assert_eq!(
-            default_session_name("arn:aws:iam::1:mfa/team/bob.smith"),
-            "bob.smith"
+            bad("set_source_identity = yes").unwrap_err().key,
+            "set_source_identity"
         );
-        assert_eq!(default_session_name("x"), "x-eksop-auth");
+        let e = bad("role_session_name = alice smith").unwrap_err();
+        assert_eq!(e.key, "role_session_name");
+        assert!(e.hint.contains("not ` `"), "{}", e.hint);
+        assert_eq!(
+            bad("role_session_name = a").unwrap_err().key,
+            "role_session_name"
+        );
     }
 }

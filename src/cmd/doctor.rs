@@ -5,12 +5,14 @@
 use std::io::Write;
 use std::time::Duration;
 
+use crate::aws::{Review, ReviewRequest};
 use crate::awsconfig::OperatorProfile;
 use crate::cli::DoctorArgs;
 use crate::credentials::key_id_for_display;
 use crate::ctx::Ctx;
 use crate::eks_token;
 use crate::error::{Error, Result};
+use crate::identity;
 use crate::kubeconfig::{self, EXEC_API_VERSION};
 use crate::mfa::{self, Caller, PromptMode, SourceKind};
 use crate::protocol::ApiVersion;
@@ -131,6 +133,16 @@ pub(crate) fn run(ctx: &mut Ctx, args: &DoctorArgs) -> Result<()> {
     match (&settings, &live) {
         (Some(s), Some(session)) => self_test(ctx, &mut r, s, session, args.cluster.as_deref()),
         _ => r.skip("token self-test", "needs a stored session"),
+    }
+    match (&settings, &live, &args.cluster, &user) {
+        (Some(s), Some(session), Some(cluster), Some(user)) => {
+            check_cluster_user(ctx, &mut r, s, session, cluster, user);
+        }
+        (_, _, None, _) => r.skip(CLUSTER_USER, "pass --cluster to ask the cluster"),
+        _ => r.skip(
+            CLUSTER_USER,
+            "needs a stored session and the cluster's kubeconfig entry",
+        ),
     }
 
     let verdict = if r.failed == 0 {
@@ -277,6 +289,115 @@ fn self_test(ctx: &Ctx, r: &mut Report, s: &Settings, session: &Session, cluster
             ),
         ),
         Err(e) => r.fail("token self-test", e.to_string()),
+    }
+}
+
+const CLUSTER_USER: &str = "kubernetes user";
+
+/// Who the cluster says the session is: a SelfSubjectReview (`kubectl auth whoami`) with a
+/// fresh token, sent to the server of the kubeconfig context that uses our user.
+fn check_cluster_user(
+    ctx: &Ctx,
+    r: &mut Report,
+    s: &Settings,
+    session: &Session,
+    cluster: &str,
+    user: &kubeconfig::ExecUser,
+) {
+    use base64::Engine as _;
+    let path = kubeconfig::default_path(&ctx.env);
+    let Some((server, ca)) = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| kubeconfig::cluster_of_user(&t, &user.name))
+    else {
+        return r.skip(
+            CLUSTER_USER,
+            &format!(
+                "no context in {} uses user `{}` with a server and certificate-authority-data",
+                path.display(),
+                user.name
+            ),
+        );
+    };
+    // The token is a bearer credential: never over plain HTTP.
+    if !server.starts_with("https://") {
+        return r.fail(
+            CLUSTER_USER,
+            format!(
+                "the server of cluster {cluster} in {} is `{server}`, not https://; no token is \
+                 sent to it. Run `eksop-auth setup --cluster {cluster}` to write the EKS \
+                 endpoint",
+                path.display()
+            ),
+        );
+    }
+    let Ok(ca_pem) = base64::engine::general_purpose::STANDARD.decode(ca.trim()) else {
+        return r.fail(
+            CLUSTER_USER,
+            format!(
+                "the certificate-authority-data of {server} in {} is not base64; run `eksop-auth \
+                 setup --cluster {cluster}` to write it again",
+                path.display()
+            ),
+        );
+    };
+    let review =
+        eks_token::presign(&session.creds, cluster, &s.endpoint, ctx.now()).and_then(|token| {
+            ctx.aws.self_subject_review(&ReviewRequest {
+                server: &server,
+                ca_pem: &ca_pem,
+                token: &token.token,
+            })
+        });
+    let role = &session.origin.role_arn;
+    match review {
+        Ok(Review {
+            username: Some(name),
+            ..
+        }) => {
+            let expected = identity::kubernetes_names(&session.assumed_arn);
+            let odd = match expected {
+                Some((aws_auth, entry)) if name != aws_auth && name != entry => format!(
+                    "; expected `{aws_auth}` (aws-auth) or `{entry}` (access entry): the \
+                     cluster's mapping of {role} names users another way"
+                ),
+                _ => String::new(),
+            };
+            r.ok(
+                CLUSTER_USER,
+                format!("{server} says you are `{name}` (SelfSubjectReview){odd}"),
+            );
+        }
+        Ok(Review { status: 401, .. }) => r.fail(
+            CLUSTER_USER,
+            format!(
+                "{server} refused the token (401 Unauthorized) although STS accepted it: the \
+                 cluster does not map {role} (or no longer does, after a rotation). Map it with \
+                 deploy/access-entry.sh or deploy/aws-auth-configmap.yaml, or, if the role was \
+                 rotated, run `eksop-auth setup --role-arn <the new role>` and log in again"
+            ),
+        ),
+        Ok(Review {
+            status: status @ 403..=405,
+            ..
+        }) => r.skip(
+            CLUSTER_USER,
+            &format!(
+                "{server} took the token but does not answer SelfSubjectReview (HTTP {status}; \
+                 Kubernetes before 1.28 lacks it), so the user name is not confirmed"
+            ),
+        ),
+        Ok(Review { status, .. }) if (200..300).contains(&status) => r.fail(
+            CLUSTER_USER,
+            format!("{server} answered SelfSubjectReview without a readable user name"),
+        ),
+        Ok(Review {
+            status, message, ..
+        }) => r.fail(
+            CLUSTER_USER,
+            format!("{server} answered SelfSubjectReview with HTTP {status}: {message}"),
+        ),
+        Err(e) => r.fail(CLUSTER_USER, e.to_string()),
     }
 }
 

@@ -25,5 +25,26 @@ pub(crate) fn run(ctx: &mut Ctx, args: &LoginArgs) -> Result<()> {
         local_time(session.expires_at()),
         human_duration(valid_for)
     ));
+    let name = crate::identity::session_name_of(&session.assumed_arn).unwrap_or("?");
+    let whose = if op.role_session_name.is_some() {
+        "from `role_session_name` in the profile"
+    } else {
+        "your IAM user name"
+    };
+    let source_identity = match &session.source_identity {
+        Some(si) => format!("source identity `{si}` (CloudTrail names it on every call)"),
+        None if !op.set_source_identity => {
+            "no source identity (`set_source_identity = false` in the profile)".into()
+        }
+        None => "no source identity recorded (STS set none: the source keys are not an IAM \
+                 user's, or the endpoint ignores it)"
+            .into(),
+    };
+    ctx.log.line(format_args!(
+        "Session name `{name}` ({whose}); {source_identity}"
+    ));
+    if let Some(line) = crate::identity::kubernetes_line(&session.assumed_arn) {
+        ctx.log.line(format_args!("Kubernetes user: {line}"));
+    }
     Ok(())
 }

@@ -263,6 +263,9 @@ fn edit_aws_config(args: &SetupArgs, files: &ConfigFiles, exe: &str) -> Result<(
     if let Some(cmd) = &args.mfa_process {
         values.push(("mfa_process", cmd.clone()));
     }
+    if args.no_source_identity {
+        values.push(("set_source_identity", "false".into()));
+    }
     let refuse = |e: crate::awsconfig::EditError| {
         Error::Config(format!(
             "{}: {e}; nothing was changed",

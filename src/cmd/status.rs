@@ -6,6 +6,7 @@ use std::io::Write;
 use crate::cli::{AwsArgs, StatusArgs};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
+use crate::identity::Principal;
 use crate::session::meta::Meta;
 use crate::session::{Found, inventory, stored_any_age};
 use crate::store::{describe, record_key};
@@ -99,6 +100,14 @@ fn describe_found(ctx: &Ctx, f: &Found) -> String {
         local_time(s.expires_at()),
         describe(&stores)
     );
+    if let Some(line) = crate::identity::kubernetes_line(&s.assumed_arn) {
+        text.push_str(&format!("  k8s user  {line}\n"));
+    }
+    if let Some(si) = &s.source_identity {
+        text.push_str(&format!(
+            "  source    identity `{si}` (recorded by CloudTrail)\n"
+        ));
+    }
     if matches!(f.meta, Meta::Damaged) {
         text.push_str(
             "  state     its metadata is damaged, so it is not used; `eksop-auth login` \
@@ -126,7 +135,31 @@ fn verify(ctx: &mut Ctx, profile: &str) -> std::result::Result<String, String> {
     let op = settings.require_operator().map_err(|e| e.to_string())?;
     let session = stored_any_age(ctx, &settings, &op)
         .map_err(|why| format!("{why}; run `eksop-auth login --profile {profile}`"))?;
-    ctx.aws
+    let arn = ctx
+        .aws
         .caller_identity(&session.creds, &settings.endpoint)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    // A session named after someone else: the profile's keys changed hands since (or an
+    // older eksop-auth named it after the MFA device).
+    if op.role_session_name.is_none() {
+        let source = settings.source_of(&op.source_profile, false);
+        let creds = crate::session::load_credentials(ctx, &settings, source)
+            .map_err(|e| format!("cannot check the session name: {e}"))?;
+        let user = ctx
+            .aws
+            .caller_identity(&creds, &settings.endpoint)
+            .map_err(|e| format!("cannot check the session name: {e}"))
+            .and_then(|a| Principal::from_arn(&a))?;
+        let name = crate::identity::session_name_of(&arn).unwrap_or_default();
+        if name != user.name {
+            return Err(format!(
+                "the session is named `{name}`, not after `{}` ({}), the IAM user the \
+                 profile's source keys belong to now: an older eksop-auth named sessions after \
+                 the MFA device, or the keys behind the profile changed hands; run `eksop-auth \
+                 login --profile {profile}` for a session in that user's name",
+                user.name, user.arn
+            ));
+        }
+    }
+    Ok(arn)
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::aws::{
     AssumeRoleRequest, AssumedRole, AwsApi, ChainRequest, ClusterInfo, DescribeClusterRequest,
-    StsProbe,
+    Review, ReviewRequest, StsProbe,
 };
 use crate::cli::{
     AwsArgs, CredentialProcessArgs, DoctorArgs, LoginArgs, LogoutArgs, SetupArgs, StatusArgs,
@@ -91,6 +91,7 @@ impl AwsApi for FakeAws {
                 "arn:aws:sts::1:assumed-role/eks-operator/{}",
                 req.session_name
             ),
+            source_identity: req.source_identity.map(String::from),
             request_id: None,
         })
     }
@@ -115,11 +116,21 @@ impl AwsApi for FakeAws {
         })
     }
 
+    fn self_subject_review(&self, _: &ReviewRequest<'_>) -> Result<Review> {
+        Ok(Review {
+            status: 201,
+            username: Some("eks-operator:alice".into()),
+            message: String::new(),
+        })
+    }
+
     fn caller_identity(&self, creds: &Credentials, _: &StsEndpoint) -> Result<String> {
-        Ok(format!(
-            "arn:aws:sts::1:assumed-role/eks-operator/alice ({})",
-            creds.access_key_id
-        ))
+        if creds.access_key_id.starts_with("AKIA") {
+            return Ok("arn:aws:iam::123456789012:user/alice".into());
+        }
+        // Only the session's own keys name the session.
+        assert!(creds.access_key_id.starts_with("ASIASESSION"), "{creds:?}");
+        Ok("arn:aws:sts::1:assumed-role/eks-operator/alice".into())
     }
 }
 
@@ -323,7 +334,7 @@ fn status_lists_and_verifies_and_logout_honours_aws_default_profile() {
     assert!(text.starts_with("profile op\n"), "{text}");
     assert!(text.contains("  store     memory\n"), "{text}");
     assert!(
-        text.contains("verified  arn:aws:sts::1:assumed-role/eks-operator/alice (ASIASESSION0)"),
+        text.contains("verified  arn:aws:sts::1:assumed-role/eks-operator/alice (this is who the cluster sees)"),
         "{text}"
     );
     // No --profile: AWS_DEFAULT_PROFILE names it, as for every other command.
@@ -390,6 +401,7 @@ fn setup_args(dry_run: bool) -> SetupArgs {
         region: None,
         duration: None,
         mfa_process: None,
+        no_source_identity: false,
         alias: Some("prod".into()),
         kubeconfig: None,
         endpoint: None,
@@ -432,6 +444,20 @@ fn setup_shows_then_writes_both_files_with_the_cluster_from_eks() {
     );
     assert!(w.err.text().contains("updated"), "{}", w.err.text());
     assert_eq!(w.calls.borrow().len(), 1, "setup used the stored session");
+    assert!(!config.contains("set_source_identity"), "{config}");
+
+    // For a role without sts:SetSourceIdentity the flag writes the profile key (which
+    // tests/cli/identity.rs shows turns SourceIdentity off).
+    let args = SetupArgs {
+        no_source_identity: true,
+        ..setup_args(false)
+    };
+    crate::cmd::setup::run(&mut w.ctx, &args).unwrap();
+    let config = std::fs::read_to_string(w.dir.path().join("config")).unwrap();
+    assert!(
+        config.contains("\nset_source_identity = false\n"),
+        "{config}"
+    );
 }
 
 /// Secret Service refusing the write while the kernel keyring keeps it.

@@ -203,6 +203,21 @@ pub(crate) fn defines(text: &str, name: &str, context: &str) -> bool {
     named("clusters", name) || named("users", name) || named("contexts", context)
 }
 
+/// The server and CA of the cluster a context using kubeconfig user `user` points at.
+pub(crate) fn cluster_of_user(text: &str, user: &str) -> Option<(String, String)> {
+    let doc = parse(text).ok()?;
+    let cluster = doc
+        .get("contexts")?
+        .as_sequence()?
+        .iter()
+        .filter_map(|c| c.get("context"))
+        .find(|c| c.get("user").and_then(Value::as_str) == Some(user))?
+        .get("cluster")?
+        .as_str()?
+        .to_string();
+    cluster_of(text, &cluster)
+}
+
 /// The server and CA the kubeconfig has for cluster `name`.
 pub(crate) fn cluster_of(text: &str, name: &str) -> Option<(String, String)> {
     let doc = parse(text).ok()?;

@@ -288,7 +288,8 @@ mod tests {
             mfa_serial: "m".into(),
             duration_seconds: 43_200,
             mfa_process: mfa_process.map(String::from),
-            role_session_name: "n".into(),
+            role_session_name: Some("nn".into()),
+            set_source_identity: true,
         }
     }
 

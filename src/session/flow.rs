@@ -15,6 +15,7 @@ use crate::awsconfig::OperatorProfile;
 use crate::credentials::Credentials;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
+use crate::identity::Principal;
 use crate::lock::{self, SessionLock, WaitObserver};
 use crate::log::debug;
 use crate::mfa::dialog::DIALOG_TIMEOUT;
@@ -263,9 +264,72 @@ fn log_in(
     // waste one.
     let source = settings.source_of(&t.op.source_profile, false);
     let source_creds = source::load(ctx, settings, source)?;
+    let caller = learn_caller(ctx, settings, t.op, &source_creds)?;
+    let names = Names::of(t.op, caller.as_ref());
+    if let Some(c) = &caller {
+        debug!(
+            ctx,
+            "source keys belong to {}; role session name `{}`, source identity {}",
+            c.arn,
+            names.session,
+            names.source_identity.unwrap_or("not set")
+        );
+    }
     let issued_at = ctx.now();
-    let assumed = assume_with_code(ctx, settings, t, &source_creds, kind)?;
+    let assumed = assume_with_code(
+        ctx,
+        settings,
+        t,
+        &source_creds,
+        &names,
+        caller.as_ref(),
+        kind,
+    )?;
     Ok((assumed, issued_at))
+}
+
+/// Who the source keys belong to (GetCallerIdentity, which no IAM policy can deny), when a
+/// name is to be made from it: the session is named after the IAM user unless the profile
+/// names it, and SourceIdentity is that user's name unless the profile turns it off.
+/// Asked before the code, so a broken source profile does not waste one.
+fn learn_caller(
+    ctx: &Ctx,
+    settings: &Settings,
+    op: &OperatorProfile,
+    source_creds: &Credentials,
+) -> Result<Option<Principal>> {
+    if op.role_session_name.is_some() && !op.set_source_identity {
+        return Ok(None);
+    }
+    let arn = ctx.aws.caller_identity(source_creds, &settings.endpoint)?;
+    let caller = Principal::from_arn(&arn).map_err(Error::Config)?;
+    Ok(Some(caller))
+}
+
+/// The names AssumeRole sends.
+pub(crate) struct Names<'a> {
+    pub(crate) session: &'a str,
+    pub(crate) source_identity: Option<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    pub(crate) fn of(op: &'a OperatorProfile, caller: Option<&'a Principal>) -> Self {
+        let session = match (&op.role_session_name, caller) {
+            (Some(n), _) => n.as_str(),
+            (None, Some(c)) => c.name.as_str(),
+            // Not reached: without a configured name the caller is always asked.
+            (None, None) => "eksop-auth",
+        };
+        // `${aws:username}` names IAM users only; a role or federated source keeps the
+        // source identity its own session may carry.
+        let source_identity = caller
+            .filter(|c| op.set_source_identity && c.is_user)
+            .map(|c| c.name.as_str());
+        Names {
+            session,
+            source_identity,
+        }
+    }
 }
 
 /// What a call keeps of its budget for after the code: AssumeRole (at most 15 s) and
@@ -298,6 +362,8 @@ fn assume_with_code(
     settings: &Settings,
     t: &Target<'_>,
     source_creds: &Credentials,
+    names: &Names<'_>,
+    caller: Option<&Principal>,
     kind: &SourceKind,
 ) -> Result<AssumedRole> {
     let (op, cache) = (t.op, ctx.cache()?);
@@ -338,7 +404,9 @@ fn assume_with_code(
             source: source_creds,
             endpoint: &settings.endpoint,
             role_arn: &op.role_arn,
-            session_name: &op.role_session_name,
+            session_name: names.session,
+            source_identity: names.source_identity,
+            caller,
             mfa_serial: &op.mfa_serial,
             code: &code,
             duration_seconds: op.duration_seconds,

@@ -112,12 +112,13 @@ pub(super) fn store(
         issued_at,
         expires_at: assumed.expires_at,
     };
-    let session = Session::new(
+    let mut session = Session::new(
         keys,
         assumed.assumed_arn,
         t.op.name.clone(),
         t.origin.clone(),
     );
+    session.source_identity = assumed.source_identity;
     match save(ctx, t, &session) {
         Ok(()) => {}
         Err(Saved::Partly(e)) => ctx.log.warn(format_args!(

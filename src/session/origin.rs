@@ -39,7 +39,8 @@ pub(crate) fn origin_of(op: &OperatorProfile, settings: &Settings) -> Origin {
         role_arn: op.role_arn.clone(),
         source_profile: op.source_profile.clone(),
         mfa_serial: op.mfa_serial.clone(),
-        session_name: op.role_session_name.clone(),
+        // Empty: named after the IAM user, which `source` already identifies.
+        session_name: op.role_session_name.clone().unwrap_or_default(),
         source,
         partition: settings.endpoint.partition().to_string(),
     }

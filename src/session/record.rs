@@ -41,6 +41,8 @@ pub(crate) struct Session {
     /// The profile it is stored for (the store's key is a hash of it).
     pub(crate) profile: String,
     pub(crate) origin: Origin,
+    /// The SourceIdentity AWS recorded on the session (the IAM user name), if one was set.
+    pub(crate) source_identity: Option<String>,
 }
 
 /// How much life a session has left at some moment.
@@ -81,6 +83,7 @@ impl Session {
             assumed_arn,
             profile,
             origin,
+            source_identity: None,
         }
     }
 
@@ -113,6 +116,7 @@ impl Session {
             iat: unix_seconds(self.issued_at),
             ims: Some(unix_millis(self.issued_at)),
             exp: unix_seconds(self.expires_at),
+            si: self.source_identity.clone(),
         };
         Secret::new(serde_json::to_string(&record).unwrap_or_default())
     }
@@ -129,6 +133,9 @@ impl Session {
             || r.exp > MAX_EXPIRY
             || r.iat > r.exp
             || r.ims.is_some_and(|ms| ms / 1000 != r.iat)
+            || r.si
+                .as_deref()
+                .is_some_and(|si| crate::identity::invalid_name(si).is_some())
         {
             return None;
         }
@@ -139,7 +146,9 @@ impl Session {
             issued_at: r.ims.map_or_else(|| from_unix(r.iat), from_unix_millis),
             expires_at: from_unix(r.exp),
         };
-        Some(Session::new(keys, r.arn, r.profile, r.origin))
+        let mut session = Session::new(keys, r.arn, r.profile, r.origin);
+        session.source_identity = r.si;
+        Some(session)
     }
 }
 
@@ -159,6 +168,9 @@ struct Record {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ims: Option<u64>,
     exp: u64,
+    /// SourceIdentity, when one was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    si: Option<String>,
 }
 
 /// 2: the record names its profile and origin.

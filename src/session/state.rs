@@ -172,7 +172,9 @@ fn compare(profile: &str, stored: &Origin, now: &Origin) -> Option<Change> {
         )
     } else if stored.mfa_serial != now.mfa_serial {
         (What::MfaDevice, pair(&stored.mfa_serial, &now.mfa_serial))
-    } else if stored.session_name != now.session_name {
+    } else if !now.session_name.is_empty() && stored.session_name != now.session_name {
+        // Only a name the profile sets is compared: a session named after the IAM user
+        // (or by an older eksop-auth, after the MFA device) is still this profile's.
         (
             What::SessionName,
             pair(&stored.session_name, &now.session_name),
@@ -320,6 +322,21 @@ mod tests {
         let mut o = origin();
         o.session_name = "mallory".into();
         assert!(why(s(), &o, 1_000).contains("role session name `mallory`"));
+        // A profile without a name of its own takes sessions named after the user, or,
+        // from an older eksop-auth, after the MFA device: no forced login on upgrade.
+        let mut o = origin();
+        o.session_name = String::new();
+        assert!(
+            judge(
+                s(),
+                "op",
+                &o,
+                Duration::from_secs(43_200),
+                None,
+                from_unix(1_000)
+            )
+            .is_ok()
+        );
         let short = judge(
             s(),
             "op",

@@ -114,6 +114,12 @@ pub struct FakeAwsOptions<'a> {
     pub hang_seconds: f32,
     /// More IAM users the STS knows: (access key id, secret, ARN).
     pub users: &'a [(&'a str, &'a str, &'a str)],
+    /// A role whose trust policy does not allow sts:SetSourceIdentity.
+    pub no_set_source_identity: bool,
+    /// A role that accepts any RoleSessionName (by default, only the caller's user name).
+    pub any_session_name: bool,
+    /// The API server's aws-auth mapRoles, `ROLE=TEMPLATE` (`ROLE=-`: not mapped).
+    pub map_roles: &'a [&'a str],
 }
 
 /// The fake STS (plain HTTP) and the token-verifying API server (HTTPS) in one process, so
@@ -156,6 +162,15 @@ impl FakeAws {
         }
         if opts.hang_seconds > 0.0 {
             cmd.args(["--hang", &opts.hang_seconds.to_string()]);
+        }
+        if opts.no_set_source_identity {
+            cmd.arg("--no-set-source-identity");
+        }
+        if opts.any_session_name {
+            cmd.arg("--no-trust-session-name");
+        }
+        for m in opts.map_roles {
+            cmd.args(["--map-role", m]);
         }
         FakeAws {
             peer: Peer::start(cmd, state),

@@ -671,16 +671,21 @@ fn a_dialog_that_cannot_be_shown_is_a_failure_not_a_dismissal() {
 
 #[test]
 fn a_failed_login_through_a_dialog_pauses_the_next_dialogs_too() {
-    // STS cannot be reached: the code was typed for nothing; the next callers must not
-    // each ask for another one.
-    let sts = FakeAws::start("prod", &FakeAwsOptions::default());
-    let mut home = desktop_home(&sts);
-    home.set("AWS_ENDPOINT_URL_STS", &crate::fakes::dead_endpoint());
+    // STS refuses the role after the code was typed: the code was typed for nothing; the
+    // next callers must not each ask for another one.
+    let sts = FakeAws::start(
+        "prod",
+        &FakeAwsOptions {
+            deny_assume: true,
+            ..Default::default()
+        },
+    );
+    let home = desktop_home(&sts);
     let first = run(&mut detached_token(&home));
-    assert_eq!(first.code, Some(7), "{}", first.stderr);
+    assert_eq!(first.code, Some(6), "{}", first.stderr);
     for _ in 0..5 {
         let out = run(&mut detached_token(&home));
-        assert_eq!(out.code, Some(7), "{}", out.stderr);
+        assert_eq!(out.code, Some(6), "{}", out.stderr);
         assert!(
             out.stderr
                 .contains("the MFA login through a dialog for profile")

@@ -137,7 +137,7 @@ fn throttling_and_server_errors_are_retried() {
     home.operator_profile(sts.sts_url(), "mfa_process = echo 111222");
     run(&mut home.eksop(&["login", "--profile", &home.profile])).success();
     let statuses: Vec<_> = sts
-        .sts_log()
+        .assume_role_calls()
         .iter()
         .map(|e| e["status"].as_u64().unwrap())
         .collect();

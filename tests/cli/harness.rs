@@ -35,6 +35,7 @@ const TOOLS: &[(&str, &str)] = &[
     ("xdotool", "the Debian package `xdotool`"),
     ("import", "the Debian package `imagemagick`"),
     ("identify", "the Debian package `imagemagick`"),
+    ("shellcheck", "the Debian package `shellcheck`"),
 ];
 
 /// Fails the test with what to install when `program` is not on PATH.

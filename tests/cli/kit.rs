@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use crate::fakes::{FakeAws, FakeAwsOptions, Moto, dead_endpoint, kubeconfig};
 use crate::harness::{AKID, BIN, Home, Output, ROLE_ARN, SECRET, SRC_SECRET, repo_root, run};
 
-fn deploy(file: &str) -> String {
+pub(crate) fn deploy(file: &str) -> String {
     repo_root().join("deploy").join(file).display().to_string()
 }
 
@@ -35,6 +35,24 @@ fn aws(home: &Home, moto: &Moto, args: &[&str]) -> Output {
         .env("AWS_SECRET_ACCESS_KEY", "testing"))
 }
 
+/// The role template as a stack in moto, with these `--parameters`.
+pub(crate) fn create_stack(home: &Home, moto: &Moto, stack: &str, parameters: &[&str]) {
+    let template = format!("file://{}", deploy("eks-operator-role.yaml"));
+    let mut args = vec![
+        "cloudformation",
+        "create-stack",
+        "--stack-name",
+        stack,
+        "--template-body",
+        &template,
+        "--capabilities",
+        "CAPABILITY_NAMED_IAM",
+        "--parameters",
+    ];
+    args.extend_from_slice(parameters);
+    aws(home, moto, &args).success();
+}
+
 #[test]
 fn the_role_template_deploys_into_moto() {
     let moto = Moto::start();
@@ -42,30 +60,23 @@ fn the_role_template_deploys_into_moto() {
     for user in ["alice", "bob", "carol"] {
         aws(&home, &moto, &["iam", "create-user", "--user-name", user]).success();
     }
-    let template = format!("file://{}", deploy("eks-operator-role.yaml"));
-    for (stack, role, age) in [
-        ("ops", "eks-operator", "0"),
-        ("ops-aged", "eks-operator-aged", "3600"),
+    for (stack, role, age, name_rule) in [
+        ("ops", "eks-operator", "0", "true"),
+        ("ops-aged", "eks-operator-aged", "3600", "true"),
+        // While admins upgrade from clients that named sessions otherwise.
+        ("ops-upgrading", "eks-operator-upgrading", "0", "false"),
     ] {
-        aws(
+        create_stack(
             &home,
             &moto,
+            stack,
             &[
-                "cloudformation",
-                "create-stack",
-                "--stack-name",
-                stack,
-                "--template-body",
-                &template,
-                "--capabilities",
-                "CAPABILITY_NAMED_IAM",
-                "--parameters",
                 "ParameterKey=AdminUserNames,ParameterValue=alice\\,bob",
                 &format!("ParameterKey=RoleName,ParameterValue={role}"),
                 &format!("ParameterKey=MaxMfaAgeSeconds,ParameterValue={age}"),
+                &format!("ParameterKey=SessionNameIsUserName,ParameterValue={name_rule}"),
             ],
-        )
-        .success();
+        );
         let stacks = aws(
             &home,
             &moto,
@@ -80,6 +91,10 @@ fn the_role_template_deploys_into_moto() {
         let got = aws(&home, &moto, &["iam", "get-role", "--role-name", role]).json();
         let r = &got["Role"];
         assert_eq!(r["MaxSessionDuration"], 43200);
+        trust_policy_makes_the_names_unforgeable(
+            &r["AssumeRolePolicyDocument"],
+            name_rule == "true",
+        );
         let stmt = &r["AssumeRolePolicyDocument"]["Statement"][0];
         assert_eq!(stmt["Action"], "sts:AssumeRole");
         assert_eq!(
@@ -108,7 +123,7 @@ fn the_role_template_deploys_into_moto() {
         .json();
         assert_eq!(policies["PolicyNames"], serde_json::json!(["eks-read"]));
     }
-    for (user, attached) in [("alice", 2), ("bob", 2), ("carol", 0)] {
+    for (user, attached) in [("alice", 3), ("bob", 3), ("carol", 0)] {
         let p = aws(
             &home,
             &moto,
@@ -120,6 +135,168 @@ fn the_role_template_deploys_into_moto() {
             attached,
             "{user}: {p}"
         );
+    }
+}
+
+/// The trust policy as IAM holds it: sts:AssumeRole only under the user's own name, and
+/// sts:SetSourceIdentity only with the user's own name, each for the listed users only.
+fn trust_policy_makes_the_names_unforgeable(doc: &serde_json::Value, name_rule: bool) {
+    let statements = doc["Statement"].as_array().unwrap();
+    let find = |action: &str| {
+        statements
+            .iter()
+            .find(|s| s["Action"] == action && s["Effect"] == "Allow")
+            .unwrap_or_else(|| panic!("no statement allows {action}: {doc}"))
+    };
+    let users = serde_json::json!(["alice", "bob"]);
+    let assume = &find("sts:AssumeRole")["Condition"]["StringEquals"];
+    if name_rule {
+        assert_eq!(assume["sts:RoleSessionName"], "${aws:username}", "{doc}");
+    } else {
+        assert!(assume.get("sts:RoleSessionName").is_none(), "{doc}");
+    }
+    assert_eq!(assume["aws:username"], users);
+    let set = &find("sts:SetSourceIdentity")["Condition"]["StringEquals"];
+    assert_eq!(set["sts:SourceIdentity"], "${aws:username}", "{doc}");
+    assert_eq!(set["aws:username"], users);
+    assert_eq!(statements.len(), 2, "nothing else is trusted: {doc}");
+}
+
+#[test]
+fn the_users_policy_lets_them_assume_and_set_only_their_own_names() {
+    let moto = Moto::start();
+    let home = Home::new();
+    aws(
+        &home,
+        &moto,
+        &["iam", "create-user", "--user-name", "alice"],
+    )
+    .success();
+    create_stack(
+        &home,
+        &moto,
+        "ops",
+        &["ParameterKey=AdminUserNames,ParameterValue=alice"],
+    );
+    let attached = aws(
+        &home,
+        &moto,
+        &["iam", "list-attached-user-policies", "--user-name", "alice"],
+    )
+    .json();
+    let arn = attached["AttachedPolicies"][0]["PolicyArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let policy = aws(&home, &moto, &["iam", "get-policy", "--policy-arn", &arn]).json();
+    let version = policy["Policy"]["DefaultVersionId"].as_str().unwrap();
+    let doc = aws(
+        &home,
+        &moto,
+        &[
+            "iam",
+            "get-policy-version",
+            "--policy-arn",
+            &arn,
+            "--version-id",
+            version,
+        ],
+    )
+    .json();
+    let doc = &doc["PolicyVersion"]["Document"];
+    let statements = doc["Statement"].as_array().unwrap();
+    let role = "arn:aws:iam::123456789012:role/eks-operator";
+    for (action, key) in [
+        ("sts:AssumeRole", "sts:RoleSessionName"),
+        ("sts:SetSourceIdentity", "sts:SourceIdentity"),
+    ] {
+        let s = statements
+            .iter()
+            .find(|s| s["Action"] == action)
+            .unwrap_or_else(|| panic!("{action} missing: {doc}"));
+        assert_eq!(s["Resource"], role, "{doc}");
+        assert_eq!(
+            s["Condition"]["StringEquals"][key], "${aws:username}",
+            "{doc}"
+        );
+    }
+}
+
+#[test]
+fn the_stopgap_policy_blocks_writes_by_the_named_sessions_only() {
+    crate::harness::need_python_module("celpy", "cel-python");
+    crate::harness::need_python_module("yaml", "PyYAML");
+    let path = deploy("deny-session-writes.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let docs: Vec<serde_json::Value> = serde_norway::Deserializer::from_str(&text)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect();
+    let kinds: Vec<_> = docs.iter().map(|d| d["kind"].clone()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "ValidatingAdmissionPolicy",
+            "ValidatingAdmissionPolicyBinding"
+        ]
+    );
+    let rule = &docs[0]["spec"]["matchConstraints"]["resourceRules"][0];
+    assert_eq!(
+        rule["operations"],
+        serde_json::json!(["CREATE", "UPDATE", "DELETE", "CONNECT"]),
+        "writes and exec/attach/port-forward; reads never pass admission"
+    );
+    assert_eq!(docs[0]["spec"]["failurePolicy"], "Fail");
+    assert_eq!(docs[1]["spec"]["policyName"], docs[0]["metadata"]["name"]);
+    assert_eq!(
+        docs[1]["spec"]["validationActions"],
+        serde_json::json!(["Deny"])
+    );
+    for says in ["CANNOT stop", "reads", "Secrets", "delete this binding"] {
+        assert!(
+            text.contains(says),
+            "the manifest says what it cannot do: {says}"
+        );
+    }
+    let users = [
+        ("eks-operator:mallory", false),
+        (
+            "arn:aws:sts::111122223333:assumed-role/eks-operator/mallory",
+            false,
+        ),
+        ("eks-operator:alice", true),
+        ("eks-operator:mallory2", true),
+        (
+            "arn:aws:sts::111122223333:assumed-role/eks-operator/alice",
+            true,
+        ),
+        (
+            "arn:aws:sts::111122223333:assumed-role/other-role/mallory",
+            true,
+        ),
+        ("system:serviceaccount:kube-system:mallory", true),
+    ];
+    let names: Vec<&str> = users.iter().map(|(u, _)| *u).collect();
+    let out = run(Home::new().command("python3").args([
+        crate::harness::repo_root()
+            .join("tests/support/vap_eval.py")
+            .to_string_lossy()
+            .into_owned(),
+        path,
+        r#"["mallory"]"#.into(),
+        serde_json::to_string(&names).unwrap(),
+    ]));
+    let verdicts = out.success().json();
+    for (user, allowed) in users {
+        assert_eq!(verdicts[user]["allowed"], allowed, "{user}: {verdicts}");
+        if !allowed {
+            assert!(
+                verdicts[user]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("is blocked from changing the cluster"),
+                "{verdicts}"
+            );
+        }
     }
 }
 

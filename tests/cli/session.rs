@@ -53,7 +53,8 @@ fn login_assumes_the_role_once_and_token_reuses_it() {
     );
     assert!(
         out.stderr.contains("Logged in as arn:aws:sts::123456789012:assumed-role/eks-operator/alice; session valid until")
-            && out.stderr.trim_end().ends_with("(12h)"),
+            && out.stderr.contains("(12h)\nSession name `alice` (your IAM user name); source identity `alice`")
+            && out.stderr.contains("Kubernetes user: eks-operator:alice (with the shipped aws-auth mapping), arn:aws:sts::123456789012:assumed-role/eks-operator/alice (with an EKS access entry)"),
         "{}",
         out.stderr
     );
@@ -64,7 +65,14 @@ fn login_assumes_the_role_once_and_token_reuses_it() {
     assert_eq!(p["SerialNumber"], MFA_SERIAL);
     assert_eq!(p["TokenCode"], "135790");
     assert_eq!(p["DurationSeconds"], "43200");
-    assert_eq!(p["RoleSessionName"], "alice");
+    assert_eq!(p["RoleSessionName"], "alice", "named after the IAM user");
+    assert_eq!(p["SourceIdentity"], "alice", "CloudTrail names the person");
+    let actions: Vec<_> = sts.sts_log().iter().map(|e| e["action"].clone()).collect();
+    assert_eq!(
+        actions,
+        ["GetCallerIdentity", "AssumeRole"],
+        "the user's name is learned from the source keys first"
+    );
     assert_eq!(
         calls[0]["access_key_id"], SRC_AKID,
         "signed directly with the source keys"

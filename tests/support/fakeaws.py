@@ -257,35 +257,78 @@ def run_moto():
 
 
 def make_cert(state_dir):
-    """A self-signed certificate for 127.0.0.1/localhost, made with `cryptography`."""
+    """A CA and a server certificate it signs for 127.0.0.1/localhost, made with
+    `cryptography`, as an EKS cluster has (a CA used as the server's own certificate is
+    refused by strict verifiers such as rustls/webpki). Returns the server's certificate
+    and key paths, and the CA (PEM) and its path."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
     import ipaddress
 
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def builder(subject, issuer, public_key):
+        return (x509.CertificateBuilder()
+                .subject_name(subject).issuer_name(issuer).public_key(public_key)
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(days=1))
+                .not_valid_after(now + dt.timedelta(days=2)))
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "eksop-auth fake cluster CA")])
+    ca = (builder(ca_name, ca_name, ca_key.public_key())
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), True)
+          .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False,
+                                       key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, key_cert_sign=True, crl_sign=True,
+                                       encipher_only=False, decipher_only=False), True)
+          .sign(ca_key, hashes.SHA256()))
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "eksop-auth fake apiserver")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    cert_path = os.path.join(state_dir, "apiserver.crt")
-    key_path = os.path.join(state_dir, "apiserver.key")
-    with open(cert_path, "wb") as f:
-        f.write(cert_pem)
-    with open(key_path, "wb") as f:
+    cert = (builder(name, ca_name, key.public_key())
+            .add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
+            .sign(ca_key, hashes.SHA256()))
+    ca_pem = ca.public_bytes(serialization.Encoding.PEM)
+    paths = {n: os.path.join(state_dir, n) for n in ("apiserver.crt", "apiserver.key", "ca.crt")}
+    with open(paths["apiserver.crt"], "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(paths["apiserver.key"], "wb") as f:
         f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                   serialization.NoEncryption()))
-    return cert_path, key_path, cert_pem
+    with open(paths["ca.crt"], "wb") as f:
+        f.write(ca_pem)
+    return paths["apiserver.crt"], paths["apiserver.key"], ca_pem, paths["ca.crt"]
+
+
+def session_name_of(arn):
+    """The role session name of an assumed-role ARN, else None."""
+    m = re.fullmatch(r"arn:[\w-]+:sts::\d{12}:assumed-role/([\w+=,.@-]+)/([\w+=,.@-]+)", arn)
+    return m.group(2) if m else None
+
+
+def map_user(arn, map_role):
+    """The Kubernetes user name aws-iam-authenticator gives `arn`: an assumed role in mapRoles
+    gets its template with {{SessionName}} filled in, an unmapped role its ARN (an access
+    entry's default); a role mapped to `-` nobody (None)."""
+    mapping = {"eks-operator": "eks-operator:{{SessionName}}"}
+    for spec in map_role or []:
+        role, _, template = spec.partition("=")
+        mapping[role] = template
+    m = re.fullmatch(r"arn:[\w-]+:sts::(\d{12}):assumed-role/([\w+=,.@-]+)/([\w+=,.@-]+)", arn)
+    if not m:
+        return arn
+    template = mapping.get(m.group(2))
+    if template is None:
+        return arn
+    if template == "-":
+        return None
+    return (template.replace("{{SessionName}}", m.group(3))
+            .replace("{{AccountID}}", m.group(1)))
 
 
 class ApiServer(ThreadingHTTPServer):
@@ -308,25 +351,57 @@ def make_handler(opts, keys, log_path, lock):
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self):
+        def authenticate(self, method):
+            """The Kubernetes user name of the bearer token (aws-iam-authenticator's mapping), or
+            None after answering 401."""
             auth = self.headers.get("Authorization", "")
             token = auth[len("Bearer "):] if auth.startswith("Bearer ") else ""
             now = dt.datetime.now(dt.timezone.utc)
+            entry = {"path": self.path, "method": method}
             try:
                 identity = verify(token, opts.cluster, keys, now, opts.partition, opts.sts_host)
-                entry = {"path": self.path, "ok": True, "arn": identity["arn"]}
+                username = map_user(identity["arn"], opts.map_role)
+                entry.update({"ok": username is not None, "arn": identity["arn"], "username": username})
+                if username is None:
+                    entry["reason"] = "ARN is not mapped"
             except Rejected as e:
-                identity, entry = None, {"path": self.path, "ok": False, "reason": str(e)}
+                identity, username = None, None
+                entry.update({"ok": False, "reason": str(e)})
             with lock, open(log_path, "a") as f:
                 f.write(json.dumps(entry) + "\n")
-            if identity is None:
-                return self.reply(401, {
+            if username is None:
+                self.reply(401, {
                     "kind": "Status", "apiVersion": "v1", "status": "Failure",
                     "message": "Unauthorized", "reason": "Unauthorized", "code": 401})
+                return None, None
+            return identity, username
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            identity, username = self.authenticate("POST")
+            if username is None:
+                return None
+            # `kubectl auth whoami`: the user the token maps to, as the API server sees it.
+            for version in ("v1", "v1beta1", "v1alpha1"):
+                if self.path.startswith(f"/apis/authentication.k8s.io/{version}/selfsubjectreviews"):
+                    return self.reply(201, {
+                        "kind": "SelfSubjectReview", "apiVersion": f"authentication.k8s.io/{version}",
+                        "metadata": {"creationTimestamp": None},
+                        "status": {"userInfo": {
+                            "username": username, "uid": "aws-iam-authenticator:" + ACCOUNT,
+                            "groups": ["system:masters", "system:authenticated"],
+                            "extra": {"arn": [identity["arn"]],
+                                      "sessionName": [session_name_of(identity["arn"]) or ""]}}}})
+            return self.reply(404, {"kind": "Status", "code": 404, "message": "not found"})
+
+        def do_GET(self):
+            identity, username = self.authenticate("GET")
+            if username is None:
+                return None
             if self.path.startswith("/version"):
                 return self.reply(200, {
                     "major": "1", "minor": "32", "gitVersion": "v1.32.0-eksop-fake",
-                    "platform": "linux/amd64", "user": identity["arn"]})
+                    "platform": "linux/amd64", "user": identity["arn"], "username": username})
             # Just enough discovery for `kubectl create --dry-run=client` to map a ConfigMap.
             if self.path.startswith("/api/v1"):
                 return self.reply(200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
@@ -426,6 +501,18 @@ def sts_handle(state, akid, params):
             state.used_codes.add(code)
     if bad:
         return sts_error("AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code. ", 403)
+    # The shipped trust policy (deploy/eks-operator-role.yaml): sts:RoleSessionName and, when
+    # set, sts:SourceIdentity must equal ${aws:username}, which only IAM users have.
+    caller_arn = caller.get("arn", f"arn:aws:iam::{ACCOUNT}:user/{akid}")
+    username = caller_arn.split(":user/", 1)[1].rsplit("/", 1)[-1] if ":user/" in caller_arn else None
+    session_name = params.get("RoleSessionName", "")
+    source_identity = params.get("SourceIdentity")
+    if state.opts.trust_session_name and session_name != username:
+        return sts_error("AccessDenied", (
+            f"User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"), 403)
+    if source_identity is not None and (state.opts.no_set_source_identity or source_identity != username):
+        return sts_error("AccessDenied", (
+            f"User: {caller_arn} is not authorized to perform: sts:SetSourceIdentity on resource: {role_arn}"), 403)
     duration = int(params.get("DurationSeconds", "3600"))
     if duration > state.opts.max_session_duration:
         return sts_error("ValidationError",
@@ -434,7 +521,6 @@ def sts_handle(state, akid, params):
     secret = secrets.token_urlsafe(30)
     token = "FwoGZXIvYXdzE" + secrets.token_urlsafe(300)
     expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=duration)
-    session_name = params.get("RoleSessionName", "")
     assumed = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session_name}"
     with state.lock:
         state.keys[new_id] = {"secret": secret, "session_token": token, "arn": assumed}
@@ -443,7 +529,9 @@ def sts_handle(state, akid, params):
         f"<AccessKeyId>{new_id}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey>"
         f"<SessionToken>{token}</SessionToken><Expiration>{expires:%Y-%m-%dT%H:%M:%SZ}</Expiration>"
         f"</Credentials><AssumedRoleUser><AssumedRoleId>AROAFAKE:{session_name}</AssumedRoleId>"
-        f"<Arn>{assumed}</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata>"
+        f"<Arn>{assumed}</Arn></AssumedRoleUser>"
+        + (f"<SourceIdentity>{source_identity}</SourceIdentity>" if source_identity else "")
+        + f"</AssumeRoleResult><ResponseMetadata>"
         f"<RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></AssumeRoleResponse>")
 
 
@@ -517,8 +605,9 @@ def make_sts_handler(state):
             params = {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
             entry = {"action": params.get("Action"), "params": {
                 k: v for k, v in params.items() if k not in ("Action", "Version")}}
+            # Scripted faults answer AssumeRole (GetCallerIdentity before it passes).
             with state.lock:
-                fault = state.faults.pop(0) if state.faults else None
+                fault = state.faults.pop(0) if state.faults and params.get("Action") == "AssumeRole" else None
             if state.hang:
                 threading.Event().wait(state.hang)
             if fault == "500":
@@ -593,7 +682,7 @@ def serve(opts):
         opts.sts_host.append(sts_host)
         ready["sts"] = f"http://{sts_host}"
         threading.Thread(target=sts.serve_forever, daemon=True).start()
-    cert_path, key_path, cert_pem = make_cert(opts.state_dir)
+    cert_path, key_path, cert_pem, ca_path = make_cert(opts.state_dir)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert_path, key_path)
     httpd = ApiServer(("127.0.0.1", 0), make_handler(
@@ -606,7 +695,7 @@ def serve(opts):
     ready.update({
         "apiserver": f"https://127.0.0.1:{port}",
         "ca_data": base64.b64encode(cert_pem).decode(),
-        "ca_file": cert_path,
+        "ca_file": ca_path,
     })
     print(json.dumps(ready), flush=True)
     # Exit with the parent: the harness holds our stdin open and closes it on drop.
@@ -632,6 +721,14 @@ def main():
             p.add_argument("--mfa-code", action="append", help="the only codes accepted (default: any 6 digits, once)")
             p.add_argument("--deny-assume", action="store_true", help="AccessDenied: caller not in the trust policy")
             p.add_argument("--max-session-duration", type=int, default=43200)
+            p.add_argument("--no-trust-session-name", dest="trust_session_name", action="store_false",
+                           help="accept any RoleSessionName (default: only the caller's IAM user name)")
+            p.add_argument("--no-set-source-identity", action="store_true",
+                           help="a role whose trust policy does not allow sts:SetSourceIdentity")
+            p.add_argument("--map-role", action="append", default=[],
+                           help="ROLE=USERNAME-TEMPLATE: the API server's aws-auth mapRoles "
+                                "(default eks-operator=eks-operator:{{SessionName}}); "
+                                "ROLE=- maps it to nobody (401)")
             p.add_argument("--fault", action="append", choices=["500", "throttle", *ANSWER_FAULTS],
                            help="answer the next STS call with this fault (repeatable, in order)")
             p.add_argument("--hang", type=float, default=0, help="delay every STS answer by this many seconds")
