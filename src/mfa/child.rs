@@ -17,8 +17,11 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-/// After the program has exited, how long to wait for the rest of a line it began.
-const TAIL: Duration = Duration::from_millis(200);
+/// After the program has exited, how long to wait for the reader to hand on its line: a
+/// line already printed arrives as soon as the reader thread runs (which, on a loaded
+/// machine, took more than 200 ms), and a stream that closed ends the wait at once. Only
+/// a program that left a child holding stdout open without printing a line costs it all.
+const TAIL: Duration = Duration::from_secs(2);
 /// The most of a line (stdout) or of a message (stderr) kept.
 const MAX_TEXT: usize = 4096;
 
