@@ -113,9 +113,18 @@ pub(crate) struct CredentialProcessArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct SetupArgs {
-    /// The EKS cluster name.
-    #[arg(long, value_name = "NAME")]
-    pub(crate) cluster: String,
+    /// The EKS cluster name. Without it (and without --all-clusters), on a terminal, setup
+    /// lists the clusters and lets you pick.
+    #[arg(long, value_name = "NAME", conflicts_with = "all_clusters")]
+    pub(crate) cluster: Option<String>,
+    /// Every cluster the eks-operator session can list (EKS ListClusters), in the profile's
+    /// region or --regions: one context per cluster, one shared user per profile and region,
+    /// one MFA code in all.
+    #[arg(long)]
+    pub(crate) all_clusters: bool,
+    /// The regions to list clusters in (comma-separated; default: the profile's region).
+    #[arg(long, value_name = "REGION,…", value_delimiter = ',')]
+    pub(crate) regions: Vec<String>,
     /// The eks-operator profile to create or update in ~/.aws/config.
     #[arg(long, value_name = "PROFILE")]
     pub(crate) profile: String,
@@ -137,7 +146,8 @@ pub(crate) struct SetupArgs {
     /// A command that prints the MFA code (e.g. `ykman oath accounts code -s aws`).
     #[arg(long, value_name = "CMD")]
     pub(crate) mfa_process: Option<String>,
-    /// The kubeconfig context name (default: the cluster ARN).
+    /// The kubeconfig context name (default: the cluster ARN); `{cluster}` and `{region}`
+    /// are replaced, e.g. `--alias {cluster}-{region}` with --all-clusters.
     #[arg(long, value_name = "CONTEXT")]
     pub(crate) alias: Option<String>,
     /// The kubeconfig to edit (default: first of $KUBECONFIG, else ~/.kube/config).
@@ -163,6 +173,11 @@ pub(crate) struct SetupArgs {
     /// `set_source_identity = false` into the profile.
     #[arg(long)]
     pub(crate) no_source_identity: bool,
+    /// With no credential-plugin policy in kubectl's kuberc (kubectl ≥ 1.35), set one:
+    /// `Allowlist` with every exec command of the kubeconfig and this one. (An `Allowlist`
+    /// policy gets this binary added without the flag; `DenyAll` is never changed.)
+    #[arg(long)]
+    pub(crate) kuberc_allow: bool,
     /// Print the changes as a unified diff and change nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
@@ -217,8 +232,10 @@ pub(crate) struct LogoutArgs {
 #[derive(Debug, Args)]
 pub(crate) struct TokenArgs {
     /// The EKS cluster name the token is for (signed into the token as `x-k8s-aws-id`).
+    /// Without it, the name comes from kubectl: the cluster entry's exec extension
+    /// (`provideClusterInfo: true`), as `setup --all-clusters` writes.
     #[arg(long, visible_alias = "cluster-name", value_name = "NAME")]
-    pub(crate) cluster: String,
+    pub(crate) cluster: Option<String>,
 
     #[command(flatten)]
     pub(crate) aws: AwsArgs,

@@ -51,7 +51,14 @@ pub(crate) struct ExecInfo {
     pub(crate) interactive: Option<bool>,
     /// A one-line warning for stderr when the variable could not be used as given.
     pub(crate) warning: Option<&'static str>,
+    /// `spec.cluster.config.cluster`: the EKS cluster name a shared kubeconfig user learns
+    /// from the cluster entry's `client.authentication.k8s.io/exec` extension (with
+    /// `provideClusterInfo: true`).
+    pub(crate) cluster: Option<String>,
 }
+
+/// The name of the cluster extension kubectl hands to exec plugins.
+pub(crate) const EXEC_EXTENSION: &str = "client.authentication.k8s.io/exec";
 
 #[derive(Deserialize)]
 struct RawExecInfo {
@@ -63,6 +70,17 @@ struct RawExecInfo {
 #[derive(Deserialize)]
 struct RawSpec {
     interactive: Option<bool>,
+    cluster: Option<RawCluster>,
+}
+
+#[derive(Deserialize)]
+struct RawCluster {
+    config: Option<RawClusterConfig>,
+}
+
+#[derive(Deserialize)]
+struct RawClusterConfig {
+    cluster: Option<String>,
 }
 
 const WARN_MALFORMED: &str = "Error parsing KUBERNETES_EXEC_INFO, defaulting to \
@@ -80,6 +98,7 @@ pub(crate) fn parse_exec_info(raw: Option<&str>) -> ExecInfo {
         api_version,
         interactive,
         warning,
+        cluster: None,
     };
     let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return info(ApiVersion::V1Beta1, None, None);
@@ -87,14 +106,21 @@ pub(crate) fn parse_exec_info(raw: Option<&str>) -> ExecInfo {
     match serde_json::from_str::<RawExecInfo>(raw) {
         Err(_) => info(ApiVersion::V1Beta1, None, Some(WARN_MALFORMED)),
         Ok(raw) => {
-            let interactive = raw.spec.and_then(|s| s.interactive);
-            match raw.api_version.as_deref().and_then(ApiVersion::parse) {
+            let (interactive, cluster) = match raw.spec {
+                Some(s) => (
+                    s.interactive,
+                    s.cluster.and_then(|c| c.config).and_then(|c| c.cluster),
+                ),
+                None => (None, None),
+            };
+            let parsed = match raw.api_version.as_deref().and_then(ApiVersion::parse) {
                 Some(ApiVersion::V1Alpha1) => {
                     info(ApiVersion::V1Alpha1, interactive, Some(WARN_ALPHA))
                 }
                 Some(v) => info(v, interactive, None),
                 None => info(ApiVersion::V1Beta1, interactive, Some(WARN_UNKNOWN)),
-            }
+            };
+            ExecInfo { cluster, ..parsed }
         }
     }
 }

@@ -113,7 +113,7 @@ fn partition_of(region: &str) -> (&'static str, &'static str, &'static str) {
         )
 }
 
-fn is_valid_region(region: &str) -> bool {
+pub(crate) fn is_valid_region(region: &str) -> bool {
     let bytes = region.as_bytes();
     !bytes.is_empty()
         && bytes

@@ -54,6 +54,15 @@ pub(crate) struct DescribeClusterRequest<'a> {
     pub(crate) name: &'a str,
 }
 
+/// Where to list clusters, with what.
+#[derive(Debug)]
+pub(crate) struct ListClustersRequest<'a> {
+    pub(crate) creds: &'a Credentials,
+    pub(crate) region: &'a str,
+    /// `AWS_ENDPOINT_URL_EKS` / `AWS_ENDPOINT_URL`, when set.
+    pub(crate) endpoint_url: Option<&'a str>,
+}
+
 /// What kubeconfig needs about a cluster.
 #[derive(Debug, Clone)]
 pub(crate) struct ClusterInfo {
@@ -112,6 +121,9 @@ pub(crate) trait AwsApi {
     /// source credentials directly (never after GetSessionToken: that would be role
     /// chaining, capped at one hour).
     fn assume_role(&self, req: &AssumeRoleRequest<'_>) -> Result<AssumedRole>;
+
+    /// EKS ListClusters (every page): the cluster names in a region.
+    fn list_clusters(&self, req: &ListClustersRequest<'_>) -> Result<Vec<String>>;
 
     /// EKS DescribeCluster: the endpoint, CA data and ARN kubeconfig needs.
     fn describe_cluster(&self, req: &DescribeClusterRequest<'_>) -> Result<ClusterInfo>;

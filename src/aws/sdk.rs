@@ -21,7 +21,7 @@ use super::answer::{
 use super::http::{self, Proxies};
 use super::{
     AssumeRoleRequest, AssumedRole, AwsApi, ChainRequest, ClusterInfo, DescribeClusterRequest,
-    Review, ReviewRequest, StsProbe,
+    ListClustersRequest, Review, ReviewRequest, StsProbe,
 };
 use crate::clock::Clock;
 use crate::credentials::Credentials;
@@ -198,6 +198,42 @@ fn check_assumed(
     })
 }
 
+impl SdkAws {
+    fn eks_client(
+        &self,
+        creds: &Credentials,
+        region: &str,
+        endpoint_url: Option<&str>,
+    ) -> aws_sdk_eks::Client {
+        let mut config = aws_sdk_eks::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .credentials_provider(sdk_credentials(creds))
+            .http_client(self.http())
+            .time_source(self.clock)
+            .retry_config(retries())
+            .timeout_config(timeouts());
+        if let Some(url) = endpoint_url {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_eks::Client::from_conf(config.build())
+    }
+}
+
+/// Where an EKS call goes, for messages.
+fn eks_shown(region: &str, endpoint_url: Option<&str>) -> String {
+    endpoint_url.map_or_else(|| format!("EKS in {region}"), str::to_string)
+}
+
+fn eks_call<'a>(operation: &'static str, shown: &'a str) -> Call<'a> {
+    Call {
+        service: "EKS",
+        operation,
+        endpoint: shown,
+        setting: "AWS_ENDPOINT_URL_EKS",
+    }
+}
+
 fn sts_call<'a>(operation: &'static str, endpoint: &'a StsEndpoint) -> Call<'a> {
     Call {
         service: "STS",
@@ -246,28 +282,47 @@ impl AwsApi for SdkAws {
         })
     }
 
-    fn describe_cluster(&self, req: &DescribeClusterRequest<'_>) -> Result<ClusterInfo> {
-        let mut config = aws_sdk_eks::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(req.region.to_string()))
-            .credentials_provider(sdk_credentials(req.creds))
-            .http_client(self.http())
-            .time_source(self.clock)
-            .retry_config(retries())
-            .timeout_config(timeouts());
-        if let Some(url) = req.endpoint_url {
-            config = config.endpoint_url(url);
+    fn list_clusters(&self, req: &ListClustersRequest<'_>) -> Result<Vec<String>> {
+        let client = self.eks_client(req.creds, req.region, req.endpoint_url);
+        let shown = eks_shown(req.region, req.endpoint_url);
+        let call = eks_call("ListClusters", &shown);
+        let mut names = Vec::new();
+        let mut next: Option<String> = None;
+        // Bounded: 100 pages of 100 is more clusters than an account may have per region.
+        for _ in 0..100 {
+            let out = runtime()?.block_on(
+                client
+                    .list_clusters()
+                    .max_results(100)
+                    .set_next_token(next.take())
+                    .send(),
+            );
+            match out {
+                Ok(out) => {
+                    names.extend(out.clusters().iter().cloned());
+                    match out.next_token() {
+                        Some(t) if !t.is_empty() => next = Some(t.to_string()),
+                        _ => return Ok(names),
+                    }
+                }
+                Err(e) => {
+                    let mut f = fault(call, e)?;
+                    f.message = format!(
+                        "{}. The eks-operator role needs eks:ListClusters (the shipped template \
+                         has it); or name the cluster with --cluster",
+                        f.message.trim_end_matches('.')
+                    );
+                    return Err(f.into_error(call));
+                }
+            }
         }
-        let client = aws_sdk_eks::Client::from_conf(config.build());
-        let shown = req
-            .endpoint_url
-            .map_or_else(|| format!("EKS in {}", req.region), str::to_string);
-        let call = Call {
-            service: "EKS",
-            operation: "DescribeCluster",
-            endpoint: &shown,
-            setting: "AWS_ENDPOINT_URL_EKS",
-        };
+        Ok(names)
+    }
+
+    fn describe_cluster(&self, req: &DescribeClusterRequest<'_>) -> Result<ClusterInfo> {
+        let client = self.eks_client(req.creds, req.region, req.endpoint_url);
+        let shown = eks_shown(req.region, req.endpoint_url);
+        let call = eks_call("DescribeCluster", &shown);
         match runtime()?.block_on(client.describe_cluster().name(req.name).send()) {
             Ok(out) => {
                 let c = out.cluster().ok_or_else(|| {

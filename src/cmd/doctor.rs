@@ -13,7 +13,7 @@ use crate::ctx::Ctx;
 use crate::eks_token;
 use crate::error::{Error, Result};
 use crate::identity;
-use crate::kubeconfig::{self, EXEC_API_VERSION};
+use crate::kubeconfig::{self, EXEC_API_VERSION, kuberc};
 use crate::mfa::{self, Caller, PromptMode, SourceKind};
 use crate::protocol::ApiVersion;
 use crate::secret::Secret;
@@ -129,6 +129,10 @@ pub(crate) fn run(ctx: &mut Ctx, args: &DoctorArgs) -> Result<()> {
             None
         }
     };
+    match (&args.cluster, &op, &user) {
+        (Some(cluster), Some(op), Some(user)) => check_kuberc(ctx, &mut r, cluster, op, user),
+        _ => r.skip(KUBERC, "needs --cluster and its kubeconfig entry"),
+    }
     check_no_terminal(ctx, &mut r, op.as_ref(), user.as_ref());
     match (&settings, &live) {
         (Some(s), Some(session)) => self_test(ctx, &mut r, s, session, args.cluster.as_deref()),
@@ -293,6 +297,82 @@ fn self_test(ctx: &Ctx, r: &mut Report, s: &Settings, session: &Session, cluster
 }
 
 const CLUSTER_USER: &str = "kubernetes user";
+const KUBERC: &str = "kubectl plugin policy";
+
+/// Whether kubectl ≥ 1.35 may run the kubeconfig's exec command, by kuberc's
+/// credential-plugin policy (which compares the command as written, or finds a bare name
+/// on PATH; symlinks are not resolved).
+fn check_kuberc(
+    ctx: &Ctx,
+    r: &mut Report,
+    cluster: &str,
+    op: &OperatorProfile,
+    user: &kubeconfig::ExecUser,
+) {
+    let Some(path) = kuberc::path(&ctx.env) else {
+        return r.skip(KUBERC, "KUBERC=off: kubectl reads no kuberc");
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return r.fail(KUBERC, format!("cannot read {}: {e}", path.display())),
+    };
+    let policy = match kuberc::policy(text.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            return r.fail(
+                KUBERC,
+                format!(
+                    "{} is not valid YAML ({e}); kubectl ≥ 1.35 fails on it too: fix it",
+                    path.display()
+                ),
+            );
+        }
+    };
+    let command = &user.command;
+    let lookup = |name: &str| {
+        ctx.env
+            .find_program(name)
+            .map(|p| p.to_string_lossy().into_owned())
+    };
+    let fix = format!(
+        "run `eksop-auth setup --cluster {cluster} --profile {}` (it adds the command to an \
+         Allowlist), or put `- name: {command}` under credentialPluginAllowlist in {}",
+        op.name,
+        path.display()
+    );
+    match policy {
+        kuberc::Policy::Unset if text.is_none() => r.ok(
+            KUBERC,
+            format!("no kuberc at {}: kubectl runs every plugin", path.display()),
+        ),
+        p if p.allows(command, &lookup) => r.ok(
+            KUBERC,
+            format!(
+                "{}: credentialPluginPolicy {} lets kubectl run {command}",
+                path.display(),
+                p.name()
+            ),
+        ),
+        kuberc::Policy::DenyAll => r.fail(
+            KUBERC,
+            format!(
+                "{}: credentialPluginPolicy DenyAll: kubectl ≥ 1.35 refuses {command} (\"plugin \
+                 not allowed\"); change it to Allowlist with `- name: {command}`",
+                path.display()
+            ),
+        ),
+        p => r.fail(
+            KUBERC,
+            format!(
+                "{}: credentialPluginPolicy {} does not list {command} (as written, or as a bare name on PATH), so kubectl ≥ \
+                 1.35 refuses it (\"not permitted by the credential plugin allowlist\"); {fix}",
+                path.display(),
+                p.name()
+            ),
+        ),
+    }
+}
 
 /// Who the cluster says the session is: a SelfSubjectReview (`kubectl auth whoami`) with a
 /// fresh token, sent to the server of the kubeconfig context that uses our user.
@@ -308,7 +388,7 @@ fn check_cluster_user(
     let path = kubeconfig::default_path(&ctx.env);
     let Some((server, ca)) = std::fs::read_to_string(&path)
         .ok()
-        .and_then(|t| kubeconfig::cluster_of_user(&t, &user.name))
+        .and_then(|t| kubeconfig::cluster_of_user(&t, &user.name, cluster))
     else {
         return r.skip(
             CLUSTER_USER,

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::aws::DescribeClusterRequest;
+use crate::aws::{DescribeClusterRequest, ListClustersRequest};
 use crate::awsconfig::upsert_profile;
 use crate::awsconfig::{DEFAULT_DURATION_SECONDS, OperatorProfile, is_valid_profile_name};
 use crate::cli::{AwsArgs, SetupArgs};
@@ -16,6 +16,7 @@ use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::filelock;
 use crate::fsutil::{KeepOld, read_optional, write_if_changed};
+use crate::kubeconfig::kuberc::{self, Change};
 use crate::kubeconfig::{self, cluster_arn};
 use crate::session::{self, Want};
 use crate::settings::{ConfigFiles, Settings};
@@ -37,6 +38,17 @@ struct Cluster {
     session_until: Option<std::time::SystemTime>,
 }
 
+/// What every setup reads first: this program's path, the AWS files and the edited
+/// profile (not yet written).
+struct Prepared {
+    exe: String,
+    files: ConfigFiles,
+    new_config: String,
+    region: String,
+    settings: Settings,
+    op: OperatorProfile,
+}
+
 pub(crate) fn run(ctx: &mut Ctx, args: &SetupArgs) -> Result<()> {
     check_flags(args)?;
     let exe = ctx
@@ -56,17 +68,36 @@ pub(crate) fn run(ctx: &mut Ctx, args: &SetupArgs) -> Result<()> {
     let edited = files.clone().with_config_text(new_config.clone())?;
     let settings = ctx.settings_from(edited, &aws_args)?;
     let op = settings.require_operator()?;
+    let p = Prepared {
+        exe,
+        files,
+        new_config,
+        region,
+        settings,
+        op,
+    };
+    match &args.cluster {
+        Some(name) => one_cluster(ctx, args, &p, name),
+        // Choosing needs someone at a terminal: say so before asking for a code.
+        None if !args.all_clusters && !ctx.sources.can_pick() => Err(Error::Config(
+            "which cluster? pass --cluster NAME, or --all-clusters for every cluster the \
+             eks-operator session lists (on a terminal, setup offers a choice); nothing was \
+             changed"
+                .into(),
+        )),
+        None => many_clusters(ctx, args, &p),
+    }
+}
 
+fn one_cluster(ctx: &mut Ctx, args: &SetupArgs, p: &Prepared, name: &str) -> Result<()> {
+    let (exe, region) = (&p.exe, &p.region);
     // Refuse what the write would refuse before asking for MFA or calling AWS.
-    let guess = cluster_arn(&op.role_arn, &region, &args.cluster);
-    let context = args.alias.clone().unwrap_or_else(|| guess.clone());
+    let guess = cluster_arn(&p.op.role_arn, region, name);
+    let context = context_name(args, &guess, name, region);
     let kube_path = kube_target(ctx, args, &guess, &context)?;
     let old_kube = read_kube(&kube_path)?;
     kubeconfig::check(old_kube.as_deref()).map_err(|e| cannot_edit(&kube_path, &e))?;
     if !args.dry_run {
-        if files.config_existed.then_some(files.config_text.as_str()) != Some(new_config.as_str()) {
-            preflight(&files.config_path, CONFIG_ALTERNATIVE)?;
-        }
         let known = old_kube
             .as_deref()
             .and_then(|t| kubeconfig::cluster_of(t, &guess))
@@ -78,26 +109,54 @@ pub(crate) fn run(ctx: &mut Ctx, args: &SetupArgs) -> Result<()> {
             });
         let may_change = match (&known, old_kube.as_deref()) {
             (Some(c), Some(old)) => {
-                let probe = entry(args, &exe, &region, c);
+                let probe = entry(args, exe, region, name, c);
                 kubeconfig::upsert(Some(old), &probe).ok() != kubeconfig::normalized(old).ok()
             }
             _ => true,
         };
-        if may_change {
-            preflight(&kube_path, KUBE_ALTERNATIVE)?;
-        }
+        preflight_all(ctx, args, p, &kube_path, old_kube.as_deref(), may_change)?;
     }
 
-    let cluster = cluster(ctx, args, &settings, &op, &region)?;
-    let entry = entry(args, &exe, &region, &cluster);
+    let cluster = cluster(ctx, args, p, name)?;
+    let entries = [entry(args, exe, region, name, &cluster)];
     if args.dry_run {
-        let p = plan(ctx, args, &exe, &kube_path, &entry)?;
-        return show(ctx, &p, &kube_path);
+        let plan = plan(ctx, args, exe, &kube_path, &entries)?;
+        return show(ctx, &plan, &kube_path);
     }
-    write_both(ctx, args, &exe, &kube_path, &entry)?;
+    write_both(ctx, args, exe, &kube_path, &entries)?;
+    next_step(ctx, args, cluster.session_until);
+    Ok(())
+}
+
+/// The preflight of every file the write will touch, before MFA or AWS.
+fn preflight_all(
+    ctx: &Ctx,
+    args: &SetupArgs,
+    p: &Prepared,
+    kube_path: &Path,
+    old_kube: Option<&str>,
+    kube_may_change: bool,
+) -> Result<()> {
+    let files = &p.files;
+    if files.config_existed.then_some(files.config_text.as_str()) != Some(p.new_config.as_str()) {
+        preflight(&files.config_path, CONFIG_ALTERNATIVE)?;
+    }
+    if kube_may_change {
+        preflight(kube_path, KUBE_ALTERNATIVE)?;
+    }
+    // The kuberc, planned against today's kubeconfig (our command is always added).
+    if let Some(k) = kuberc_plan(ctx, args, &p.exe, old_kube.unwrap_or(""))?
+        && matches!(k.change, Change::Write(_))
+    {
+        preflight(&k.path, KUBERC_ALTERNATIVE)?;
+    }
+    Ok(())
+}
+
+fn next_step(ctx: &mut Ctx, args: &SetupArgs, session_until: Option<std::time::SystemTime>) {
     ctx.log.line(format_args!(
         "Next: {}",
-        match cluster.session_until {
+        match session_until {
             Some(until) => format!(
                 "`kubectl get nodes` (you are logged in until {})",
                 local_time(until)
@@ -108,6 +167,150 @@ pub(crate) fn run(ctx: &mut Ctx, args: &SetupArgs) -> Result<()> {
             ),
         }
     ));
+}
+
+/// The context name: `--alias` with `{cluster}` and `{region}` filled in, else the ARN.
+fn context_name(args: &SetupArgs, arn: &str, cluster: &str, region: &str) -> String {
+    match &args.alias {
+        Some(a) => a.replace("{cluster}", cluster).replace("{region}", region),
+        None => arn.to_string(),
+    }
+}
+
+/// `--all-clusters`, or the clusters picked on the terminal: every cluster the session
+/// lists in the regions asked for, one context each, one shared user per profile and
+/// region, one session (one MFA code) for all of it.
+fn many_clusters(ctx: &mut Ctx, args: &SetupArgs, p: &Prepared) -> Result<()> {
+    let regions = if args.regions.is_empty() {
+        vec![p.region.clone()]
+    } else {
+        args.regions.clone()
+    };
+    // The files first, before any code is asked for: the kubeconfig as kubectl picks it
+    // (with several in KUBECONFIG, which one cannot depend on clusters not listed yet).
+    let kube_path = kube_target(ctx, args, "", "")?;
+    let old_kube = read_kube(&kube_path)?;
+    kubeconfig::check(old_kube.as_deref()).map_err(|e| cannot_edit(&kube_path, &e))?;
+    if !args.dry_run {
+        preflight_all(ctx, args, p, &kube_path, old_kube.as_deref(), true)?;
+    }
+    let session = if args.dry_run {
+        // A dry run changes nothing, and listing needs a session: the stored one.
+        session::stored(ctx, &p.settings, &p.op).map_err(|why| {
+            Error::Config(format!(
+                "a dry run lists the clusters with the stored session, and there is none to \
+                 use ({why}); run `eksop-auth login --profile {}` first, then the dry run",
+                p.op.name
+            ))
+        })?
+    } else {
+        session::obtain(ctx, &p.settings, &p.op, None, Want::Cached)?
+    };
+    let endpoint_url = p.settings.eks_endpoint_url.as_deref();
+    let mut found: Vec<(String, String)> = Vec::new();
+    for region in &regions {
+        let names = ctx.aws.list_clusters(&ListClustersRequest {
+            creds: &session.creds,
+            region,
+            endpoint_url,
+        })?;
+        found.extend(names.into_iter().map(|n| (region.clone(), n)));
+    }
+    if found.is_empty() {
+        return Err(Error::Config(format!(
+            "EKS lists no clusters in {} for the eks-operator session; check --regions (or the \
+             profile's region), or name the cluster with --cluster; nothing was changed",
+            regions.join(", ")
+        )));
+    }
+    if !args.all_clusters {
+        let labels: Vec<String> = found.iter().map(|(r, n)| format!("{n} ({r})")).collect();
+        let picked = ctx.sources.pick(
+            "Clusters to set up (space toggles, enter confirms)",
+            &labels,
+        )?;
+        found = picked
+            .into_iter()
+            .filter_map(|i| found.get(i).cloned())
+            .collect();
+        if found.is_empty() {
+            ctx.log
+                .line(format_args!("no cluster chosen; nothing was changed"));
+            return Ok(());
+        }
+    }
+    if found.len() > 1
+        && args
+            .alias
+            .as_deref()
+            .is_some_and(|a| !a.contains("{cluster}"))
+    {
+        return Err(Error::Config(
+            "--alias names one context, and there are several clusters: put `{cluster}` in it \
+             (e.g. --alias {cluster} or --alias {cluster}-{region}); nothing was changed"
+                .into(),
+        ));
+    }
+    // Two clusters under one context name would leave one of them unreachable.
+    let mut names_seen = std::collections::HashSet::new();
+    for (region, name) in &found {
+        let arn = cluster_arn(&p.op.role_arn, region, name);
+        let context = context_name(args, &arn, name, region);
+        if !names_seen.insert(context.clone()) {
+            return Err(Error::Config(format!(
+                "--alias gives two clusters the context name `{context}` (a cluster named \
+                 `{name}` is in more than one region): put `{{region}}` in it too, e.g. \
+                 --alias {{cluster}}-{{region}}; nothing was changed"
+            )));
+        }
+    }
+    let mut entries = Vec::new();
+    for (region, name) in &found {
+        let info = ctx.aws.describe_cluster(&DescribeClusterRequest {
+            creds: &session.creds,
+            region,
+            endpoint_url,
+            name,
+        })?;
+        // An existing context for this cluster is updated, not joined by a second one.
+        let context = match (&args.alias, old_kube.as_deref()) {
+            (None, Some(old)) => kubeconfig::context_of_cluster(old, &info.arn),
+            _ => None,
+        }
+        .unwrap_or_else(|| context_name(args, &info.arn, name, region));
+        let mut e = entry(
+            args,
+            &p.exe,
+            region,
+            name,
+            &Cluster {
+                server: info.endpoint,
+                ca_data: info.ca_data,
+                arn: info.arn,
+                session_until: None,
+            },
+        );
+        e.context = context;
+        e.user = format!("eksop-auth:{}:{region}", args.profile);
+        e.shared_as = Some(name.clone());
+        e.make_current = false;
+        e.args = ["token", "--profile", &args.profile, "--region", region]
+            .map(String::from)
+            .to_vec();
+        entries.push(e);
+    }
+    let names: Vec<String> = found.iter().map(|(r, n)| format!("{n} ({r})")).collect();
+    if args.dry_run {
+        ctx.log.line(format_args!(
+            "{} cluster(s) to set up: {}",
+            names.len(),
+            names.join(", ")
+        ));
+        let plan = plan(ctx, args, &p.exe, &kube_path, &entries)?;
+        return show(ctx, &plan, &kube_path);
+    }
+    write_both(ctx, args, &p.exe, &kube_path, &entries)?;
+    next_step(ctx, args, Some(session.expires_at()));
     Ok(())
 }
 
@@ -121,6 +324,7 @@ fn cannot_edit(path: &Path, why: &kubeconfig::KubeconfigError) -> Error {
 
 const CONFIG_ALTERNATIVE: &str = "point AWS_CONFIG_FILE at another file";
 const KUBE_ALTERNATIVE: &str = "pass --kubeconfig PATH";
+const KUBERC_ALTERNATIVE: &str = "point KUBERC at another file, or set KUBERC=off";
 
 /// The kubeconfig, which must be UTF-8 text to be rewritten without loss.
 fn read_kube(path: &Path) -> Result<Option<String>> {
@@ -199,10 +403,26 @@ fn check_flags(args: &SetupArgs) -> Result<()> {
             "--cli-profile must differ from --profile (it holds only credential_process)".into(),
         ));
     }
-    if args.cluster.trim().is_empty() || args.cluster.chars().any(char::is_control) {
+    if let Some(c) = &args.cluster
+        && (c.trim().is_empty() || c.chars().any(char::is_control))
+    {
         return Err(Error::Config(
             "--cluster must be the EKS cluster name, e.g. --cluster prod".into(),
         ));
+    }
+    if args.cluster.is_some() && !args.regions.is_empty() {
+        return Err(Error::Config(
+            "--regions lists where to find clusters; with --cluster, pass --region instead".into(),
+        ));
+    }
+    if let Some(r) = args
+        .regions
+        .iter()
+        .find(|r| !crate::sts_endpoint::is_valid_region(r))
+    {
+        return Err(Error::Config(format!(
+            "--regions: `{r}` is not an AWS region (e.g. --regions eu-west-1,us-east-1)"
+        )));
     }
     match args.duration {
         Some(d) if !(900..=43_200).contains(&d) => Err(Error::Config(format!(
@@ -308,14 +528,9 @@ fn edit_aws_config(args: &SetupArgs, files: &ConfigFiles, exe: &str) -> Result<(
 
 /// Server, CA and ARN: from the flags, else from EKS DescribeCluster with the session —
 /// or, for a dry run without one, marked as what DescribeCluster will provide.
-fn cluster(
-    ctx: &mut Ctx,
-    args: &SetupArgs,
-    settings: &Settings,
-    op: &OperatorProfile,
-    region: &str,
-) -> Result<Cluster> {
-    let arn = || cluster_arn(&op.role_arn, region, &args.cluster);
+fn cluster(ctx: &mut Ctx, args: &SetupArgs, p: &Prepared, name: &str) -> Result<Cluster> {
+    let (settings, op, region) = (&p.settings, &p.op, p.region.as_str());
+    let arn = || cluster_arn(&op.role_arn, region, name);
     if let (Some(e), Some(ca)) = (&args.endpoint, &args.certificate_authority_data) {
         let session_until = session::stored(ctx, settings, op)
             .ok()
@@ -347,7 +562,7 @@ fn cluster(
         creds: &session.creds,
         region,
         endpoint_url: settings.eks_endpoint_url.as_deref(),
-        name: &args.cluster,
+        name,
     })?;
     Ok(Cluster {
         server: info.endpoint,
@@ -357,17 +572,20 @@ fn cluster(
     })
 }
 
-fn entry(args: &SetupArgs, exe: &str, region: &str, c: &Cluster) -> kubeconfig::Entry {
+fn entry(args: &SetupArgs, exe: &str, region: &str, name: &str, c: &Cluster) -> kubeconfig::Entry {
     kubeconfig::Entry {
         name: c.arn.clone(),
-        context: args.alias.clone().unwrap_or_else(|| c.arn.clone()),
+        user: c.arn.clone(),
+        shared_as: None,
+        make_current: true,
+        context: context_name(args, &c.arn, name, region),
         server: c.server.clone(),
         ca_data: c.ca_data.clone(),
         command: exe.to_string(),
         args: [
             "token",
             "--cluster",
-            &args.cluster,
+            name,
             "--profile",
             &args.profile,
             "--region",
@@ -399,6 +617,77 @@ struct Plan {
     kube_changes: bool,
     /// Whether rewriting it drops comments or formatting.
     kube_loses_layout: bool,
+    /// kubectl's kuberc, unless `KUBERC=off`, and what its plugin policy needs.
+    kuberc: Option<Kuberc>,
+}
+
+struct Kuberc {
+    path: PathBuf,
+    old: Option<String>,
+    change: Change,
+    /// Whether rewriting it drops comments or formatting.
+    loses_layout: bool,
+    /// The other plugins a new allowlist names, and those it cannot.
+    listed: Vec<String>,
+    skipped: Vec<String>,
+}
+
+impl Kuberc {
+    /// What a new allowlist says of the kubeconfig's other plugins, if anything.
+    fn other_plugins_note(&self) -> String {
+        let mut note = String::new();
+        if !self.listed.is_empty() {
+            note.push_str(&format!(
+                "note: the allowlist also names the kubeconfig's other plugins: {}\n",
+                self.listed.join(", ")
+            ));
+        }
+        if !self.skipped.is_empty() {
+            note.push_str(&format!(
+                "note: not listed, because kubectl takes only a bare name or a clean absolute \
+                 path there (one such entry would make it refuse every command): {}; those \
+                 plugins stop working with kubectl ≥ 1.35 unless you list their absolute paths\n",
+                self.skipped.join(", ")
+            ));
+        }
+        note
+    }
+}
+
+/// What the kuberc needs for kubectl ≥ 1.35 to run `exe`, given the kubeconfig to be.
+fn kuberc_plan(ctx: &Ctx, args: &SetupArgs, exe: &str, new_kube: &str) -> Result<Option<Kuberc>> {
+    let Some(path) = kuberc::path(&ctx.env) else {
+        return Ok(None);
+    };
+    let old = read_kube(&path)?;
+    let refuse = |e: String| {
+        Error::Config(format!(
+            "{} (kubectl's kuberc) cannot be read: {e}; fix it, or set KUBERC=off to have \
+             kubectl and eksop-auth ignore it; nothing was changed",
+            path.display()
+        ))
+    };
+    let others = kubeconfig::exec_commands(new_kube);
+    let lookup = |name: &str| {
+        ctx.env
+            .find_program(name)
+            .map(|p| p.to_string_lossy().into_owned())
+    };
+    let planned =
+        kuberc::plan(old.as_deref(), exe, &others, args.kuberc_allow, &lookup).map_err(refuse)?;
+    let (change, listed, skipped) = (planned.change, planned.listed, planned.skipped);
+    let loses_layout = match (&old, &change) {
+        (Some(o), Change::Write(_)) => kuberc::normalized(o).map_err(refuse)? != *o,
+        _ => false,
+    };
+    Ok(Some(Kuberc {
+        path,
+        old,
+        change,
+        loses_layout,
+        listed,
+        skipped,
+    }))
 }
 
 impl Plan {
@@ -412,19 +701,24 @@ fn plan(
     args: &SetupArgs,
     exe: &str,
     kube_path: &Path,
-    entry: &kubeconfig::Entry,
+    entries: &[kubeconfig::Entry],
 ) -> Result<Plan> {
     let files = ConfigFiles::load(&ctx.env)?;
     let (new_config, _) = edit_aws_config(args, &files, exe)?;
     let old_kube = read_kube(kube_path)?;
-    let new_kube =
-        kubeconfig::upsert(old_kube.as_deref(), entry).map_err(|e| cannot_edit(kube_path, &e))?;
+    let mut new_kube = old_kube.clone().unwrap_or_default();
+    for entry in entries {
+        new_kube =
+            kubeconfig::upsert(Some(&new_kube), entry).map_err(|e| cannot_edit(kube_path, &e))?;
+    }
     let normalized = old_kube
         .as_deref()
         .map(kubeconfig::normalized)
         .transpose()
         .map_err(|e| cannot_edit(kube_path, &e))?;
+    let kuberc = kuberc_plan(ctx, args, exe, &new_kube)?;
     Ok(Plan {
+        kuberc,
         kube_changes: normalized.as_deref() != Some(new_kube.as_str()),
         kube_loses_layout: old_kube.is_some() && normalized != old_kube,
         old_config: files.config_existed.then(|| files.config_text.clone()),
@@ -457,6 +751,23 @@ fn show(ctx: &mut Ctx, p: &Plan, kube_path: &Path) -> Result<()> {
             ));
         }
     }
+    if let Some(k) = &p.kuberc {
+        match &k.change {
+            Change::Write(new) => {
+                out.push_str(&unified_diff(&k.path, k.old.as_deref().unwrap_or(""), new));
+                out.push_str(&k.other_plugins_note());
+                if k.loses_layout {
+                    out.push_str(&format!(
+                        "note: {} is rewritten in kubectl's layout, so its comments are not \
+                         kept; a copy of it as it is now is kept beside it\n",
+                        k.path.display()
+                    ));
+                }
+            }
+            Change::Warn(w) => out.push_str(&format!("note: {}: {w}\n", k.path.display())),
+            Change::None => {}
+        }
+    }
     if out.is_empty() {
         out.push_str("no changes\n");
     }
@@ -471,19 +782,39 @@ fn write_both(
     args: &SetupArgs,
     exe: &str,
     kube_path: &Path,
-    entry: &kubeconfig::Entry,
+    entries: &[kubeconfig::Entry],
 ) -> Result<()> {
-    let first = plan(ctx, args, exe, kube_path, entry)?;
+    let first = plan(ctx, args, exe, kube_path, entries)?;
     let mut wrote = (false, None, false);
-    if first.config_changes() || first.kube_changes {
+    let mut kuberc_wrote = None;
+    let kuberc_changes = |p: &Plan| {
+        p.kuberc
+            .as_ref()
+            .is_some_and(|k| matches!(k.change, Change::Write(_)))
+    };
+    if first.config_changes() || first.kube_changes || kuberc_changes(&first) {
         let _config_lock = filelock::lock(&first.config_path, LOCK_WAIT)?;
         let _kube_lock = filelock::lock(kube_path, LOCK_WAIT)?;
-        let p = plan(ctx, args, exe, kube_path, entry)?;
+        let _kuberc_lock = match first.kuberc.as_ref().filter(|_| kuberc_changes(&first)) {
+            Some(k) => Some(filelock::lock(&k.path, LOCK_WAIT)?),
+            None => None,
+        };
+        let p = plan(ctx, args, exe, kube_path, entries)?;
+        // Every refusal before the first write: all three files, or none.
         if p.config_changes() {
             refuse_read_only(&p.config_path, CONFIG_ALTERNATIVE)?;
         }
         if p.kube_changes {
             refuse_read_only(kube_path, KUBE_ALTERNATIVE)?;
+        }
+        let kuberc_new = p.kuberc.as_ref().and_then(|k| match &k.change {
+            Change::Write(new) => Some((k, new)),
+            _ => None,
+        });
+        if let Some((k, _)) = kuberc_new
+            && _kuberc_lock.is_some()
+        {
+            refuse_read_only(&k.path, KUBERC_ALTERNATIVE)?;
         }
         let now = ctx.now();
         wrote.0 = write_if_changed(
@@ -504,8 +835,44 @@ fn write_both(
             wrote.2 = w.changed;
             wrote.1 = w.backup.filter(|_| p.kube_loses_layout);
         }
+        match kuberc_new {
+            Some((k, new)) if _kuberc_lock.is_some() => {
+                let keep = if k.loses_layout {
+                    KeepOld::Always
+                } else {
+                    KeepOld::Once
+                };
+                let w = write_if_changed(&k.path, k.old.as_deref(), new, keep, now)?;
+                kuberc_wrote = Some((k.path.clone(), w.backup.filter(|_| k.loses_layout)));
+            }
+            // Changed by someone else since the first read: theirs stands.
+            Some((k, _)) => ctx.log.warn(format_args!(
+                "{} changed while setup ran; it was left as it is now: run setup again to check \
+                 it",
+                k.path.display()
+            )),
+            None => {}
+        }
     }
     let (aws_changed, layout_copy, kube_changed) = wrote;
+    if let Some((path, copy)) = kuberc_wrote {
+        ctx.log.line(format_args!(
+            "updated {}: kubectl may run {exe} (credentialPluginAllowlist){}",
+            path.display(),
+            copy.map(|b| format!("; the file as it was is in {}", b.display()))
+                .unwrap_or_default()
+        ));
+        if let Some(k) = &first.kuberc {
+            let note = k.other_plugins_note();
+            if !note.is_empty() {
+                ctx.log.line(format_args!("{}", note.trim_end()));
+            }
+        }
+    } else if let Some(k) = &first.kuberc
+        && let Change::Warn(w) = &k.change
+    {
+        ctx.log.warn(format_args!("{}: {w}", k.path.display()));
+    }
     let said = |changed: bool| if changed { "updated" } else { "unchanged" };
     ctx.log.line(format_args!(
         "{} {}: [profile {}]{}",
@@ -517,12 +884,27 @@ fn write_both(
             .map(|c| format!(", [profile {c}] (credential_process, region)"))
             .unwrap_or_default()
     ));
+    let what = match entries {
+        [e] => format!(
+            "cluster and user {}, context {} (current)",
+            e.name, e.context
+        ),
+        many => {
+            let mut users: Vec<&str> = many.iter().map(|e| e.user.as_str()).collect();
+            users.dedup();
+            let contexts: Vec<&str> = many.iter().map(|e| e.context.as_str()).collect();
+            format!(
+                "{} clusters, shared user {}, contexts {}",
+                many.len(),
+                users.join(", "),
+                contexts.join(", ")
+            )
+        }
+    };
     ctx.log.line(format_args!(
-        "{} {}: cluster and user {}, context {} (current){}",
+        "{} {}: {what}{}",
         said(kube_changed),
         kube_path.display(),
-        entry.name,
-        entry.context,
         layout_copy
             .map(|b| format!(
                 "; its comments and formatting were not kept (as with `kubectl config`), the \

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::aws::{
     AssumeRoleRequest, AssumedRole, AwsApi, ChainRequest, ClusterInfo, DescribeClusterRequest,
-    Review, ReviewRequest, StsProbe,
+    ListClustersRequest, Review, ReviewRequest, StsProbe,
 };
 use crate::cli::{
     AwsArgs, CredentialProcessArgs, DoctorArgs, LoginArgs, LogoutArgs, SetupArgs, StatusArgs,
@@ -93,6 +93,13 @@ impl AwsApi for FakeAws {
             ),
             source_identity: req.source_identity.map(String::from),
             request_id: None,
+        })
+    }
+
+    fn list_clusters(&self, req: &ListClustersRequest<'_>) -> Result<Vec<String>> {
+        Ok(match req.region {
+            "eu-west-1" => vec!["prod".into(), "staging".into()],
+            _ => vec!["batch".into()],
         })
     }
 
@@ -218,7 +225,7 @@ fn op_args() -> AwsArgs {
 fn token(w: &mut World) -> Result<serde_json::Value> {
     let before = w.out.text().len();
     let args = TokenArgs {
-        cluster: "prod".into(),
+        cluster: Some("prod".into()),
         aws: op_args(),
     };
     crate::cmd::token::run(&mut w.ctx, &args)?;
@@ -393,7 +400,9 @@ fn doctor_passes_with_a_session_and_fails_with_a_typed_error_without() {
 fn setup_args(dry_run: bool) -> SetupArgs {
     SetupArgs {
         prompt: None,
-        cluster: "prod".into(),
+        cluster: Some("prod".into()),
+        all_clusters: false,
+        regions: Vec::new(),
         profile: "op".into(),
         source_profile: None,
         role_arn: None,
@@ -402,6 +411,7 @@ fn setup_args(dry_run: bool) -> SetupArgs {
         duration: None,
         mfa_process: None,
         no_source_identity: false,
+        kuberc_allow: false,
         alias: Some("prod".into()),
         kubeconfig: None,
         endpoint: None,
@@ -504,4 +514,90 @@ fn a_durable_store_that_fails_is_one_clear_warning() {
     assert!(!err.contains("ask for MFA again"), "{err}");
     token(&mut w).unwrap();
     assert_eq!(w.calls.borrow().len(), 1, "the kept copy is used");
+}
+
+#[test]
+fn setup_all_clusters_shares_one_user_per_region_and_one_session() {
+    let mut w = world(&["123456"], vec![], None);
+    let all = |dry_run: bool| SetupArgs {
+        cluster: None,
+        all_clusters: true,
+        regions: vec!["eu-west-1".into(), "us-east-1".into()],
+        alias: Some("{cluster}-{region}".into()),
+        cli_profile: None,
+        ..setup_args(dry_run)
+    };
+    // A dry run needs the stored session to list with: none yet.
+    let e = crate::cmd::setup::run(&mut w.ctx, &all(true)).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("run `eksop-auth login --profile op` first"),
+        "{e}"
+    );
+    assert!(w.calls.borrow().is_empty(), "no code was asked for");
+
+    login(&mut w).unwrap();
+    crate::cmd::setup::run(&mut w.ctx, &all(false)).unwrap();
+    assert_eq!(w.calls.borrow().len(), 1, "one session for every cluster");
+    let kube = std::fs::read_to_string(w.dir.path().join("kube/config")).unwrap();
+    for (cluster, region) in [
+        ("prod", "eu-west-1"),
+        ("staging", "eu-west-1"),
+        ("batch", "us-east-1"),
+    ] {
+        assert!(
+            kube.contains(&format!("- name: {cluster}-{region}\n")),
+            "{kube}"
+        );
+        assert!(
+            kube.contains(&format!("cluster: {cluster}\n")),
+            "extension: {kube}"
+        );
+    }
+    for user in ["eksop-auth:op:eu-west-1", "eksop-auth:op:us-east-1"] {
+        assert_eq!(
+            kube.matches(&format!("- name: {user}\n")).count(),
+            1,
+            "{kube}"
+        );
+    }
+    assert!(kube.contains("provideClusterInfo: true"), "{kube}");
+    assert!(
+        w.err.text().contains("3 clusters, shared user"),
+        "{}",
+        w.err.text()
+    );
+    // Again: the same contexts, not new ones, and the dry run now shows nothing to do.
+    crate::cmd::setup::run(&mut w.ctx, &all(false)).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(w.dir.path().join("kube/config")).unwrap(),
+        kube
+    );
+    crate::cmd::setup::run(&mut w.ctx, &all(true)).unwrap();
+    assert!(w.out.text().contains("no changes"), "{}", w.out.text());
+
+    // One context name for several clusters cannot be.
+    let one_name = SetupArgs {
+        alias: Some("ops".into()),
+        ..all(false)
+    };
+    let e = crate::cmd::setup::run(&mut w.ctx, &one_name).unwrap_err();
+    assert!(e.to_string().contains("put `{cluster}` in it"), "{e}");
+}
+
+#[test]
+fn setup_without_a_cluster_and_without_a_terminal_says_what_to_pass() {
+    let mut w = world(&[], vec![], None);
+    let args = SetupArgs {
+        cluster: None,
+        ..setup_args(false)
+    };
+    let e = crate::cmd::setup::run(&mut w.ctx, &args).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("pass --cluster NAME, or --all-clusters"),
+        "{e}"
+    );
+    assert!(w.calls.borrow().is_empty());
+    assert!(!w.dir.path().join("kube/config").exists());
 }

@@ -6,6 +6,7 @@
 //! Written so every reader reads back what was written (`yaml.rs`).
 //! Pure: text in, text out (`default_path` only reads the `Env` it is given).
 
+pub(crate) mod kuberc;
 mod yaml;
 
 use std::fmt;
@@ -51,8 +52,16 @@ pub(crate) fn default_path(env: &Env) -> PathBuf {
 /// What `setup` writes.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    /// The name of the cluster and user entries (the cluster ARN, as update-kubeconfig does).
+    /// The name of the cluster entry (the cluster ARN, as update-kubeconfig does).
     pub(crate) name: String,
+    /// The name of the user entry: the cluster's own (`name`), or one shared by every
+    /// cluster of a profile and region.
+    pub(crate) user: String,
+    /// For a shared user: the EKS cluster name, written into the cluster entry's exec
+    /// extension, which kubectl hands to the plugin (`provideClusterInfo: true`).
+    pub(crate) shared_as: Option<String>,
+    /// Whether the context becomes kubectl's current one.
+    pub(crate) make_current: bool,
     pub(crate) context: String,
     pub(crate) server: String,
     pub(crate) ca_data: String,
@@ -125,6 +134,9 @@ fn inner<'a>(item: &'a mut Mapping, field: &str) -> &'a mut Mapping {
 pub(crate) fn check(existing: Option<&str>) -> Result<(), KubeconfigError> {
     let probe = Entry {
         name: "probe".into(),
+        user: "probe".into(),
+        shared_as: None,
+        make_current: true,
         context: "probe".into(),
         server: String::new(),
         ca_data: String::new(),
@@ -152,8 +164,11 @@ pub(crate) fn upsert(existing: Option<&str>, e: &Entry) -> Result<String, Kubeco
     let c = inner(cluster, "cluster");
     c.insert(key("certificate-authority-data"), s(&e.ca_data));
     c.insert(key("server"), s(&e.server));
+    if let Some(name) = &e.shared_as {
+        set_exec_extension(c, name);
+    }
 
-    let user = named_item(&mut doc, "users", &e.name)?;
+    let user = named_item(&mut doc, "users", &e.user)?;
     let env = merged_env(user.get("user").and_then(|u| u.get("exec")), e);
     let mut exec = Mapping::new();
     exec.insert(key("apiVersion"), s(EXEC_API_VERSION));
@@ -165,7 +180,10 @@ pub(crate) fn upsert(existing: Option<&str>, e: &Entry) -> Result<String, Kubeco
     exec.insert(key("env"), env);
     exec.insert(key("installHint"), s(INSTALL_HINT));
     exec.insert(key("interactiveMode"), s("IfAvailable"));
-    exec.insert(key("provideClusterInfo"), Value::Bool(false));
+    exec.insert(
+        key("provideClusterInfo"),
+        Value::Bool(e.shared_as.is_some()),
+    );
     let mut u = Mapping::new();
     u.insert(key("exec"), Value::Mapping(exec));
     user.insert(key("user"), Value::Mapping(u));
@@ -173,10 +191,35 @@ pub(crate) fn upsert(existing: Option<&str>, e: &Entry) -> Result<String, Kubeco
     let context = named_item(&mut doc, "contexts", &e.context)?;
     let c = inner(context, "context");
     c.insert(key("cluster"), s(&e.name));
-    c.insert(key("user"), s(&e.name));
+    c.insert(key("user"), s(&e.user));
 
-    doc.insert(key("current-context"), s(&e.context));
+    let has_current = doc
+        .get("current-context")
+        .and_then(Value::as_str)
+        .is_some_and(|c| !c.is_empty());
+    if e.make_current || !has_current {
+        doc.insert(key("current-context"), s(&e.context));
+    }
     Ok(yaml::emit(&Value::Mapping(doc)))
+}
+
+/// Sets the `client.authentication.k8s.io/exec` extension of a cluster entry to name the
+/// EKS cluster, keeping every other extension. (A per-cluster user ignores it: its
+/// `--cluster` wins, so another context's shared user may keep relying on it.)
+fn set_exec_extension(cluster: &mut Mapping, shared_as: &str) {
+    let name = crate::protocol::EXEC_EXTENSION;
+    let mut items = match cluster.get("extensions") {
+        Some(Value::Sequence(s)) => s.clone(),
+        _ => Vec::new(),
+    };
+    items.retain(|i| i.get("name").and_then(Value::as_str) != Some(name));
+    let mut ext = Mapping::new();
+    ext.insert(key("cluster"), s(shared_as));
+    let mut item = Mapping::new();
+    item.insert(key("name"), s(name));
+    item.insert(key("extension"), Value::Mapping(ext));
+    items.push(Value::Mapping(item));
+    cluster.insert(key("extensions"), Value::Sequence(items));
 }
 
 /// The kubeconfig as `upsert` would write it with nothing to change: kubectl's layout,
@@ -203,19 +246,64 @@ pub(crate) fn defines(text: &str, name: &str, context: &str) -> bool {
     named("clusters", name) || named("users", name) || named("contexts", context)
 }
 
-/// The server and CA of the cluster a context using kubeconfig user `user` points at.
-pub(crate) fn cluster_of_user(text: &str, user: &str) -> Option<(String, String)> {
+/// The first context whose cluster is the cluster entry `cluster`.
+pub(crate) fn context_of_cluster(text: &str, cluster: &str) -> Option<String> {
     let doc = parse(text).ok()?;
-    let cluster = doc
+    doc.get("contexts")?
+        .as_sequence()?
+        .iter()
+        .find(|c| {
+            c.get("context")
+                .and_then(|x| x.get("cluster"))
+                .and_then(Value::as_str)
+                == Some(cluster)
+        })?
+        .get("name")?
+        .as_str()
+        .map(String::from)
+}
+
+/// Every exec `command` of the kubeconfig's users, in order, each once.
+pub(crate) fn exec_commands(text: &str) -> Vec<String> {
+    let Ok(doc) = parse(text) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    if let Some(Value::Sequence(users)) = doc.get("users") {
+        for u in users {
+            if let Some(c) = u
+                .get("user")
+                .and_then(|u| u.get("exec"))
+                .and_then(|e| e.get("command"))
+                .and_then(Value::as_str)
+                && !out.iter().any(|o| o == c)
+            {
+                out.push(c.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The server and CA of the cluster a context using kubeconfig user `user` points at.
+/// For a user shared by several clusters, the context of EKS cluster `eks` (by the cluster
+/// entry's exec extension) is preferred.
+pub(crate) fn cluster_of_user(text: &str, user: &str, eks: &str) -> Option<(String, String)> {
+    let doc = parse(text).ok()?;
+    let entries: Vec<String> = doc
         .get("contexts")?
         .as_sequence()?
         .iter()
         .filter_map(|c| c.get("context"))
-        .find(|c| c.get("user").and_then(Value::as_str) == Some(user))?
-        .get("cluster")?
-        .as_str()?
-        .to_string();
-    cluster_of(text, &cluster)
+        .filter(|c| c.get("user").and_then(Value::as_str) == Some(user))
+        .filter_map(|c| c.get("cluster").and_then(Value::as_str).map(String::from))
+        .collect();
+    let named = entry_names(&doc, eks);
+    let cluster = entries
+        .iter()
+        .find(|e| named.contains(e))
+        .or_else(|| entries.first())?;
+    cluster_of(text, cluster)
 }
 
 /// The server and CA the kubeconfig has for cluster `name`.
@@ -410,6 +498,9 @@ pub(crate) fn find_exec_user(
         _ => Vec::new(),
     };
     let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(String::from);
+    // A user shared by several clusters (`setup --all-clusters`) learns the name from the
+    // cluster entry's exec extension: the users of the contexts of such a cluster.
+    let shared = shared_users_of(&doc, cluster);
     Ok(users.iter().find_map(|u| {
         let exec = u.get("user")?.get("exec")?;
         let args: Vec<String> = exec
@@ -418,9 +509,13 @@ pub(crate) fn find_exec_user(
             .iter()
             .filter_map(|a| a.as_str().map(String::from))
             .collect();
-        args.windows(2)
-            .any(|w| w[0] == "--cluster" && w[1] == cluster)
-            .then_some(())?;
+        let named = args
+            .windows(2)
+            .any(|w| w[0] == "--cluster" && w[1] == cluster);
+        let via_extension = !args.iter().any(|a| a == "--cluster")
+            && exec.get("provideClusterInfo").and_then(Value::as_bool) == Some(true)
+            && str_of(u, "name").is_some_and(|n| shared.contains(&n));
+        (named || via_extension).then_some(())?;
         Some(ExecUser {
             name: str_of(u, "name").unwrap_or_else(|| "?".into()),
             command: str_of(exec, "command").unwrap_or_default(),
@@ -431,6 +526,52 @@ pub(crate) fn find_exec_user(
             args,
         })
     }))
+}
+
+/// The users of contexts whose cluster entry names EKS cluster `cluster` in its exec
+/// extension.
+fn shared_users_of(doc: &Mapping, cluster: &str) -> Vec<String> {
+    let entries = entry_names(doc, cluster);
+    seq(doc, "contexts")
+        .iter()
+        .filter_map(|c| c.get("context"))
+        .filter(|c| {
+            c.get("cluster")
+                .and_then(Value::as_str)
+                .is_some_and(|n| entries.iter().any(|e| e == n))
+        })
+        .filter_map(|c| c.get("user").and_then(Value::as_str).map(String::from))
+        .collect()
+}
+
+fn seq(doc: &Mapping, k: &str) -> Vec<Value> {
+    match doc.get(k) {
+        Some(Value::Sequence(s)) => s.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// The cluster entries whose exec extension names EKS cluster `cluster`.
+fn entry_names(doc: &Mapping, cluster: &str) -> Vec<String> {
+    seq(doc, "clusters")
+        .iter()
+        .filter(|c| {
+            c.get("cluster")
+                .and_then(|x| x.get("extensions"))
+                .and_then(Value::as_sequence)
+                .is_some_and(|exts| {
+                    exts.iter().any(|e| {
+                        e.get("name").and_then(Value::as_str)
+                            == Some(crate::protocol::EXEC_EXTENSION)
+                            && e.get("extension")
+                                .and_then(|x| x.get("cluster"))
+                                .and_then(Value::as_str)
+                                == Some(cluster)
+                    })
+                })
+        })
+        .filter_map(|c| c.get("name").and_then(Value::as_str).map(String::from))
+        .collect()
 }
 
 /// An exec block's `env` list as (name, value) pairs.
@@ -466,6 +607,9 @@ mod tests {
     fn entry() -> Entry {
         Entry {
             name: "arn:aws:eks:eu-west-1:1:cluster/prod".into(),
+            user: "arn:aws:eks:eu-west-1:1:cluster/prod".into(),
+            shared_as: None,
+            make_current: true,
             context: "prod".into(),
             server: "https://x.eks.amazonaws.com".into(),
             ca_data: "Q0E=".into(),
@@ -473,6 +617,59 @@ mod tests {
             args: ["token", "--cluster", "prod"].map(String::from).to_vec(),
             env: Vec::new(),
         }
+    }
+
+    #[test]
+    fn clusters_share_one_user_through_the_exec_extension() {
+        let shared = |name: &str, current: bool| Entry {
+            name: format!("arn:aws:eks:eu-west-1:1:cluster/{name}"),
+            user: "eksop-auth:op:eu-west-1".into(),
+            shared_as: Some(name.into()),
+            make_current: current,
+            context: name.into(),
+            args: ["token", "--profile", "op", "--region", "eu-west-1"]
+                .map(String::from)
+                .to_vec(),
+            ..entry()
+        };
+        let other = "apiVersion: v1\nkind: Config\nclusters:\n- name: arn:aws:eks:eu-west-1:1:cluster/a\n  cluster:\n    server: https://old\n    extensions:\n    - name: example.com/x\n      extension: {k: v}\ncurrent-context: mine\n";
+        let one = upsert(Some(other), &shared("a", false)).unwrap();
+        let two = upsert(Some(&one), &shared("b", false)).unwrap();
+        let doc = yaml::parse(&two).unwrap();
+        assert_eq!(doc["current-context"], s("mine"), "kept");
+        assert_eq!(doc["users"].as_sequence().unwrap().len(), 1, "{two}");
+        let a = &doc["clusters"][0]["cluster"];
+        assert_eq!(a["server"], s("https://x.eks.amazonaws.com"));
+        assert_eq!(
+            a["extensions"][0]["name"],
+            s("example.com/x"),
+            "kept: {two}"
+        );
+        assert_eq!(
+            a["extensions"][1]["name"],
+            s("client.authentication.k8s.io/exec")
+        );
+        assert_eq!(a["extensions"][1]["extension"]["cluster"], s("a"));
+        assert_eq!(
+            doc["clusters"][1]["cluster"]["extensions"][0]["extension"]["cluster"],
+            s("b")
+        );
+        assert_eq!(
+            doc["users"][0]["user"]["exec"]["provideClusterInfo"],
+            Value::Bool(true)
+        );
+        assert_eq!(
+            doc["contexts"][1]["context"]["user"],
+            s("eksop-auth:op:eu-west-1")
+        );
+        assert_eq!(
+            upsert(Some(&two), &shared("b", false)).unwrap(),
+            two,
+            "idempotent"
+        );
+        // No current context yet: the first written becomes it.
+        let fresh = upsert(None, &shared("a", false)).unwrap();
+        assert!(fresh.contains("current-context: a\n"), "{fresh}");
     }
 
     #[test]

@@ -193,6 +193,24 @@ pub(crate) trait CodeSources {
     /// The desktop dialog this session can show, or why none.
     fn dialog(&self) -> std::result::Result<DialogTool, String>;
     fn open(&self, kind: &SourceKind) -> Box<dyn CodeSource>;
+    /// A multi-select of `items` on the terminal (`setup` choosing clusters): the indexes
+    /// picked.
+    fn pick(&self, prompt: &str, items: &[String]) -> Result<Vec<usize>> {
+        let _ = (prompt, items);
+        Err(no_terminal_to_pick())
+    }
+    /// Whether `pick` can ask anyone.
+    fn can_pick(&self) -> bool {
+        false
+    }
+}
+
+fn no_terminal_to_pick() -> Error {
+    Error::Config(
+        "there is no terminal to choose clusters on; pass --cluster NAME, or --all-clusters for \
+         every cluster"
+            .into(),
+    )
 }
 
 /// mfa_process, the real terminal and the desktop's dialog.
@@ -214,6 +232,14 @@ impl CodeSources for RealSources {
 
     fn dialog(&self) -> std::result::Result<DialogTool, String> {
         dialog::find(&self.env, dialog::Os::this())
+    }
+
+    fn pick(&self, prompt: &str, items: &[String]) -> Result<Vec<usize>> {
+        terminal::pick(prompt, items).unwrap_or_else(|| Err(no_terminal_to_pick()))
+    }
+
+    fn can_pick(&self) -> bool {
+        cfg!(unix) && terminal::available()
     }
 
     fn open(&self, kind: &SourceKind) -> Box<dyn CodeSource> {

@@ -22,6 +22,28 @@ pub(crate) fn available() -> bool {
     open_terminal().is_ok()
 }
 
+/// A multi-select on the controlling terminal (space toggles, enter confirms), every item
+/// picked to begin with; `None` without a terminal.
+#[cfg(unix)]
+pub(crate) fn pick(prompt: &str, items: &[String]) -> Option<Result<Vec<usize>>> {
+    let term = open_terminal().ok()?;
+    let defaults = vec![true; items.len()];
+    Some(
+        dialoguer::MultiSelect::new()
+            .with_prompt(prompt)
+            .items(items)
+            .defaults(&defaults)
+            .interact_on(&term)
+            .map_err(|e| Error::Config(format!("choosing clusters failed: {e}"))),
+    )
+}
+
+/// The console has no multi-select here: name the clusters instead.
+#[cfg(windows)]
+pub(crate) fn pick(_prompt: &str, _items: &[String]) -> Option<Result<Vec<usize>>> {
+    None
+}
+
 /// The process's console, whatever stdin and stdout are redirected to.
 #[cfg(windows)]
 fn open_terminal() -> std::io::Result<(std::fs::File, std::fs::File)> {

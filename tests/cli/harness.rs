@@ -179,6 +179,14 @@ impl Home {
         self.set("AWS_ENDPOINT_URL_STS", sts_url)
     }
 
+    /// An `mfa_process` line that prints a code no other home of this test binary gets
+    /// (a fake STS shared by several homes accepts each code once), counting its runs.
+    pub fn unique_mfa_process(&self) -> String {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(410_000);
+        let code = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.counting_mfa_process(&code.to_string())
+    }
+
     /// An `mfa_process` line that prints `code` and counts its runs in `mfa-runs`.
     pub fn counting_mfa_process(&self, code: &str) -> String {
         format!(

@@ -14,16 +14,9 @@ fn login(home: &Home) -> Output {
     run(&mut home.eksop(&["login", "--profile", &home.profile]))
 }
 
-/// A new code for each home (a fake STS accepts each code once).
-fn next_code() -> String {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(410_000);
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        .to_string()
-}
-
 fn home_for(sts: &FakeAws, extra: &str) -> Home {
     let mut home = Home::new();
-    let mfa = home.counting_mfa_process(&next_code());
+    let mfa = home.unique_mfa_process();
     home.operator_profile(sts.sts_url(), &format!("{mfa}\n{extra}"));
     home
 }

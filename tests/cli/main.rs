@@ -14,6 +14,7 @@ mod identity;
 mod integrity;
 mod kit;
 mod kubectl;
+mod kuberc;
 mod prompt;
 mod rotate;
 mod session;

@@ -80,15 +80,19 @@ fn setup_args<'a>(home: &'a Home, extra: &[&'a str]) -> Vec<&'a str> {
 }
 
 fn create_moto_cluster(moto: &Moto, home: &Home) {
+    create_moto_cluster_in(moto, home, "demo", "eu-west-1");
+}
+
+fn create_moto_cluster_in(moto: &Moto, home: &Home, name: &str, region: &str) {
     let out = run(home
         .command("aws")
         .args([
             "eks",
             "create-cluster",
             "--name",
-            "demo",
+            name,
             "--region",
-            "eu-west-1",
+            region,
             "--endpoint-url",
             moto.url(),
         ])
@@ -461,5 +465,169 @@ fn the_whole_journey_setup_login_kubectl() {
         "{}",
         out.stdout
     );
+    assert_eq!(sts.assume_role_calls().len(), 1);
+}
+
+/// moto's EKS with alpha and gamma in eu-west-1 and beta in us-east-1, the fake STS (whose
+/// one API server stands in for all three), and a home whose mfa_process prints `code`.
+fn three_clusters(code: &str) -> (Moto, FakeAws, Home) {
+    let moto = Moto::start();
+    let sts = FakeAws::start("alpha,beta,gamma", &FakeAwsOptions::default());
+    let mut home = Home::new();
+    let mfa = home.counting_mfa_process(code);
+    home.operator_profile(sts.sts_url(), &mfa)
+        .set("AWS_ENDPOINT_URL_EKS", moto.url());
+    for (name, region) in [
+        ("alpha", "eu-west-1"),
+        ("beta", "us-east-1"),
+        ("gamma", "eu-west-1"),
+    ] {
+        create_moto_cluster_in(&moto, &home, name, region);
+    }
+    (moto, sts, home)
+}
+
+#[test]
+fn setup_all_clusters_in_two_regions_with_one_assume_role() {
+    // moto's EKS lists and describes the clusters; the fake STS issues the one session;
+    // one token-verifying API server stands in for all three clusters.
+    let (_moto, sts, home) = three_clusters("424242");
+    let setup = |extra: &[&str]| {
+        let mut args = vec![
+            "setup",
+            "--all-clusters",
+            "--regions",
+            "eu-west-1,us-east-1",
+            "--profile",
+            &home.profile,
+            "--alias",
+            "{cluster}",
+        ];
+        args.extend_from_slice(extra);
+        run(&mut home.eksop(&args))
+    };
+    let out = setup(&[]);
+    assert!(
+        out.success().stderr.contains("3 clusters, shared user"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        sts.assume_role_calls().len(),
+        1,
+        "one AssumeRole for every cluster"
+    );
+    assert_eq!(home.mfa_runs(), 1, "one MFA code");
+    let dry = setup(&["--dry-run"]);
+    assert!(
+        dry.success().stderr.contains(
+            "3 cluster(s) to set up: alpha (eu-west-1), gamma (eu-west-1), beta (us-east-1)"
+        ) && dry.stdout.contains("no changes"),
+        "{}{}",
+        dry.stderr,
+        dry.stdout
+    );
+
+    // kubectl reads what setup wrote (it sorts by name): three contexts, one user per region.
+    let view = run(home
+        .command("kubectl")
+        .args(["config", "view", "-o", "json", "--raw"]));
+    let v: serde_json::Value = serde_json::from_str(&view.success().stdout).unwrap();
+    let contexts: Vec<_> = v["contexts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["context"]["user"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let user = |r: &str| format!("eksop-auth:{}:{r}", home.profile);
+    assert_eq!(
+        contexts,
+        [
+            ("alpha".to_string(), user("eu-west-1")),
+            ("beta".to_string(), user("us-east-1")),
+            ("gamma".to_string(), user("eu-west-1"))
+        ]
+    );
+    assert_eq!(v["users"].as_array().unwrap().len(), 2);
+
+    // Point the three clusters at the API server (moto's endpoints lead nowhere), and
+    // kubectl reaches each with a token signed for that cluster.
+    let path = home.path().join(".kube/config");
+    let mut doc: serde_json::Value =
+        serde_norway::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for c in doc["clusters"].as_array_mut().unwrap() {
+        c["cluster"]["server"] = sts.apiserver_url().into();
+        c["cluster"]["certificate-authority-data"] = sts.ca_data().into();
+    }
+    home.write(".kube/config", &serde_norway::to_string(&doc).unwrap());
+    for name in ["alpha", "beta", "gamma"] {
+        let out =
+            run(home
+                .command("kubectl")
+                .args(["--context", name, "get", "--raw", "/version"]));
+        assert!(
+            out.success().stdout.contains("v1.32.0-eksop-fake"),
+            "{name}: {}",
+            out.stderr
+        );
+    }
+    let mut seen: Vec<_> = sts
+        .apiserver_log()
+        .iter()
+        .filter(|e| e["ok"] == true)
+        .map(|e| e["cluster"].as_str().unwrap().to_string())
+        .collect();
+    seen.dedup();
+    assert_eq!(
+        seen,
+        ["alpha", "beta", "gamma"],
+        "each with a token for itself"
+    );
+    assert_eq!(sts.assume_role_calls().len(), 1, "still the one session");
+    // doctor finds the shared user of `beta` and asks that cluster who we are.
+    let doctor = run(&mut home.eksop(&["doctor", "--profile", &home.profile, "--cluster", "beta"]));
+    assert!(
+        doctor.success().stdout.contains(&format!(
+            "ok    kubeconfig: user `eksop-auth:{}:us-east-1`",
+            home.profile
+        )) && doctor.stdout.contains("says you are `eks-operator:alice`"),
+        "{}",
+        doctor.stdout
+    );
+}
+
+#[test]
+fn setup_on_a_terminal_without_a_cluster_offers_the_clusters_found() {
+    let (_moto, sts, home) = three_clusters("434343");
+    let cmd = home.eksop(&[
+        "setup",
+        "--profile",
+        &home.profile,
+        "--regions",
+        "eu-west-1,us-east-1",
+        "--alias",
+        "{cluster}",
+    ]);
+    let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).expect("spawn setup in a pty");
+    p.exp_string("Clusters to set up").unwrap();
+    p.exp_string("beta (us-east-1)").unwrap();
+    // Every cluster is ticked: untick the second (gamma), then confirm.
+    p.send("\x1b[B").unwrap();
+    p.send(" ").unwrap();
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    let rest = p.exp_eof().unwrap();
+    assert!(rest.contains("2 clusters, shared user"), "{rest}");
+    let kube = std::fs::read_to_string(home.path().join(".kube/config")).unwrap();
+    assert!(
+        kube.contains("- name: alpha\n") && kube.contains("- name: beta\n"),
+        "{kube}"
+    );
+    assert!(!kube.contains("cluster/gamma"), "{kube}");
     assert_eq!(sts.assume_role_calls().len(), 1);
 }

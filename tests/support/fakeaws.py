@@ -359,7 +359,17 @@ def make_handler(opts, keys, log_path, lock):
             now = dt.datetime.now(dt.timezone.utc)
             entry = {"path": self.path, "method": method}
             try:
-                identity = verify(token, opts.cluster, keys, now, opts.partition, opts.sts_host)
+                # `--cluster a,b`: one server for several clusters; the token is signed
+                # for exactly one of them (x-k8s-aws-id is part of the signature).
+                names = opts.cluster.split(",")
+                for i, name in enumerate(names):
+                    try:
+                        identity = verify(token, name, keys, now, opts.partition, opts.sts_host)
+                        entry["cluster"] = name
+                        break
+                    except Rejected:
+                        if i == len(names) - 1:
+                            raise
                 username = map_user(identity["arn"], opts.map_role)
                 entry.update({"ok": username is not None, "arn": identity["arn"], "username": username})
                 if username is None:
@@ -401,12 +411,30 @@ def make_handler(opts, keys, log_path, lock):
             if self.path.startswith("/version"):
                 return self.reply(200, {
                     "major": "1", "minor": "32", "gitVersion": "v1.32.0-eksop-fake",
+                    # Every field of a real answer: the Python client refuses one without them.
+                    "gitCommit": "0" * 40, "gitTreeState": "clean", "buildDate": "2025-01-01T00:00:00Z",
+                    "goVersion": "go1.23.0", "compiler": "gc",
                     "platform": "linux/amd64", "user": identity["arn"], "username": username})
-            # Just enough discovery for `kubectl create --dry-run=client` to map a ConfigMap.
+            # The CoreV1 call the Kubernetes clients make (list namespaces), with their names.
+            if urlsplit(self.path).path == "/api/v1/namespaces":
+                return self.reply(200, {
+                    "kind": "NamespaceList", "apiVersion": "v1",
+                    "metadata": {"resourceVersion": "1"},
+                    "items": [{"kind": "Namespace", "apiVersion": "v1",
+                               "metadata": {"name": name, "uid": str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
+                                            "resourceVersion": "1",
+                                            "creationTimestamp": "2025-01-01T00:00:00Z"},
+                               "spec": {"finalizers": ["kubernetes"]},
+                               "status": {"phase": "Active"}}
+                              for name in ("default", "eksop-fake-team")]})
+            # Just enough discovery for `kubectl create --dry-run=client` to map a ConfigMap and
+            # `kubectl get namespaces` to find them.
             if self.path.startswith("/api/v1"):
                 return self.reply(200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
                     {"name": "configmaps", "singularName": "configmap", "namespaced": True,
-                     "kind": "ConfigMap", "verbs": ["create", "get", "list"], "shortNames": ["cm"]}]})
+                     "kind": "ConfigMap", "verbs": ["create", "get", "list"], "shortNames": ["cm"]},
+                    {"name": "namespaces", "singularName": "namespace", "namespaced": False,
+                     "kind": "Namespace", "verbs": ["get", "list"], "shortNames": ["ns"]}]})
             if self.path.startswith("/apis"):
                 return self.reply(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": []})
             if self.path.startswith("/api"):
