@@ -601,3 +601,33 @@ fn setup_without_a_cluster_and_without_a_terminal_says_what_to_pass() {
     assert!(w.calls.borrow().is_empty());
     assert!(!w.dir.path().join("kube/config").exists());
 }
+
+#[test]
+fn setup_all_clusters_updates_a_context_a_cluster_already_has() {
+    let mut w = world(&["123456"], vec![], None);
+    login(&mut w).unwrap();
+    // `prod` was set up alone before, under the context name `prod`.
+    crate::cmd::setup::run(&mut w.ctx, &setup_args(false)).unwrap();
+    let all = SetupArgs {
+        cluster: None,
+        all_clusters: true,
+        alias: None,
+        cli_profile: None,
+        ..setup_args(false)
+    };
+    crate::cmd::setup::run(&mut w.ctx, &all).unwrap();
+    let kube = std::fs::read_to_string(w.dir.path().join("kube/config")).unwrap();
+    let contexts: Vec<&str> = kube
+        .lines()
+        .skip_while(|l| *l != "contexts:")
+        .skip(1)
+        .take_while(|l| l.starts_with(['-', ' ']))
+        .filter_map(|l| l.strip_prefix("- name: "))
+        .collect();
+    assert_eq!(
+        contexts,
+        ["prod", "arn:aws:eks:eu-west-1:1:cluster/staging"],
+        "prod's context is reused, not joined by an ARN-named one: {kube}"
+    );
+    assert_eq!(w.calls.borrow().len(), 1);
+}
