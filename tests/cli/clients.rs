@@ -348,6 +348,47 @@ fn eight_at_once_from_an_empty_store(client: &Client) {
 }
 
 /// One module per client, with a test per scenario (`clients::python::after_login`, …).
+/// A kubeconfig user shared by clusters (`setup --all-clusters`): no `--cluster`, the name
+/// handed over by the client from the cluster entry's exec extension. kubectl and the
+/// Python client pass it; the JavaScript client does not, and gets a message saying so.
+#[test]
+fn a_shared_user_through_each_client() {
+    let sts = FakeAws::start("prod", &FakeAwsOptions::default());
+    let home = counting_operator_home(&sts, "531642");
+    run(&mut home.eksop(&["login", "--profile", &home.profile])).success();
+    let per_cluster = format!(
+        "args: [\"token\", \"--cluster\", \"prod\", \"--profile\", \"{}\"]",
+        home.profile
+    );
+    let text = std::fs::read_to_string(home.path().join(".kube/config")).unwrap();
+    assert!(text.contains(&per_cluster), "{text}");
+    let shared = text
+        .replace(
+            &per_cluster,
+            &format!("args: [\"token\", \"--profile\", \"{}\"]\n      provideClusterInfo: true", home.profile),
+        )
+        .replace(
+            "    certificate-authority-data:",
+            "    extensions:\n    - name: client.authentication.k8s.io/exec\n      extension:\n        cluster: prod\n    certificate-authority-data:",
+        );
+    home.write(".kube/config", &shared);
+    for client in [Client::kubectl_1_37(), Client::python()] {
+        client.listed(&run(&mut client.command(&home)));
+    }
+    let js = Client::javascript();
+    let out = run(&mut js.command(&home));
+    assert!(
+        out.code != Some(0)
+            && out
+                .stderr
+                .contains("the JavaScript client does not pass it"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert_eq!(sts.assume_role_calls().len(), 1, "the one login");
+}
+
 macro_rules! scenarios {
     ([$($client:ident),* $(,)?], $scenarios:tt) => {$(
         scenarios!(@client $client, $scenarios);
