@@ -132,8 +132,12 @@ pub(crate) trait AwsApi {
     /// (with `x-k8s-aws-id` when `cluster` is given): status, `Date` header, caller ARN.
     fn probe_sts(&self, url: &str, cluster: Option<&str>) -> Result<StsProbe>;
 
-    /// STS GetCallerIdentity with these credentials: the caller's ARN.
-    fn caller_identity(&self, creds: &Credentials, endpoint: &StsEndpoint) -> Result<String>;
+    /// STS GetCallerIdentity with these credentials: the caller, its ARN checked.
+    fn caller_identity(
+        &self,
+        creds: &Credentials,
+        endpoint: &StsEndpoint,
+    ) -> Result<crate::identity::Principal>;
 
     /// A Kubernetes SelfSubjectReview (`kubectl auth whoami`'s API) with a bearer token:
     /// the user name the cluster maps the token to.

@@ -27,6 +27,7 @@ use crate::clock::Clock;
 use crate::credentials::Credentials;
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::identity::Principal;
 use crate::secret::Secret;
 use crate::sts_endpoint::StsEndpoint;
 
@@ -72,6 +73,26 @@ impl SdkAws {
             .timeout_config(timeouts())
             .build();
         aws_sdk_sts::Client::from_conf(config)
+    }
+
+    fn eks_client(
+        &self,
+        creds: &Credentials,
+        region: &str,
+        endpoint_url: Option<&str>,
+    ) -> aws_sdk_eks::Client {
+        let mut config = aws_sdk_eks::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .credentials_provider(sdk_credentials(creds))
+            .http_client(self.http())
+            .time_source(self.clock)
+            .retry_config(retries())
+            .timeout_config(timeouts());
+        if let Some(url) = endpoint_url {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_eks::Client::from_conf(config.build())
     }
 }
 
@@ -196,28 +217,6 @@ fn check_assumed(
         source_identity,
         request_id: None,
     })
-}
-
-impl SdkAws {
-    fn eks_client(
-        &self,
-        creds: &Credentials,
-        region: &str,
-        endpoint_url: Option<&str>,
-    ) -> aws_sdk_eks::Client {
-        let mut config = aws_sdk_eks::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(region.to_string()))
-            .credentials_provider(sdk_credentials(creds))
-            .http_client(self.http())
-            .time_source(self.clock)
-            .retry_config(retries())
-            .timeout_config(timeouts());
-        if let Some(url) = endpoint_url {
-            config = config.endpoint_url(url);
-        }
-        aws_sdk_eks::Client::from_conf(config.build())
-    }
 }
 
 /// Where an EKS call goes, for messages.
@@ -394,14 +393,13 @@ impl AwsApi for SdkAws {
         })
     }
 
-    fn caller_identity(&self, creds: &Credentials, endpoint: &StsEndpoint) -> Result<String> {
+    fn caller_identity(&self, creds: &Credentials, endpoint: &StsEndpoint) -> Result<Principal> {
         let call = sts_call("GetCallerIdentity", endpoint);
         let client = self.sts_client(creds, endpoint);
         match runtime()?.block_on(client.get_caller_identity().send()) {
             Ok(out) => {
-                let arn = out.arn().unwrap_or_default();
                 // Read as a caller before anyone relies on it (the shape of every answer).
-                crate::identity::Principal::from_arn(arn).map_err(|problem| {
+                Principal::from_arn(out.arn().unwrap_or_default()).map_err(|problem| {
                     Error::IncompleteAnswer {
                         service: "STS",
                         operation: "GetCallerIdentity",
@@ -413,8 +411,7 @@ impl AwsApi for SdkAws {
                         problem,
                         setting: "AWS_ENDPOINT_URL_STS",
                     }
-                })?;
-                Ok(arn.to_string())
+                })
             }
             Err(e) => Err(fault(call, e)?.into_error(call)),
         }

@@ -323,18 +323,14 @@ fn check_kuberc(
             return r.fail(
                 KUBERC,
                 format!(
-                    "{} is not valid YAML ({e}); kubectl ≥ 1.35 fails on it too: fix it",
+                    "{} cannot be read ({e}); kubectl ≥ 1.35 fails on it too: fix it",
                     path.display()
                 ),
             );
         }
     };
     let command = &user.command;
-    let lookup = |name: &str| {
-        ctx.env
-            .find_program(name)
-            .map(|p| p.to_string_lossy().into_owned())
-    };
+    let lookup = kuberc::path_lookup(&ctx.env);
     let fix = format!(
         "run `eksop-auth setup --cluster {cluster} --profile {}` (it adds the command to an \
          Allowlist), or put `- name: {command}` under credentialPluginAllowlist in {}",

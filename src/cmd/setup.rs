@@ -278,26 +278,13 @@ fn many_clusters(ctx: &mut Ctx, args: &SetupArgs, p: &Prepared) -> Result<()> {
             _ => None,
         }
         .unwrap_or_else(|| context_name(args, &info.arn, name, region));
-        let mut e = entry(
-            args,
-            &p.exe,
-            region,
-            name,
-            &Cluster {
-                server: info.endpoint,
-                ca_data: info.ca_data,
-                arn: info.arn,
-                session_until: None,
-            },
-        );
-        e.context = context;
-        e.user = format!("eksop-auth:{}:{region}", args.profile);
-        e.shared_as = Some(name.clone());
-        e.make_current = false;
-        e.args = ["token", "--profile", &args.profile, "--region", region]
-            .map(String::from)
-            .to_vec();
-        entries.push(e);
+        let cluster = Cluster {
+            server: info.endpoint,
+            ca_data: info.ca_data,
+            arn: info.arn,
+            session_until: None,
+        };
+        entries.push(shared_entry(args, &p.exe, region, name, &cluster, context));
     }
     let names: Vec<String> = found.iter().map(|(r, n)| format!("{n} ({r})")).collect();
     if args.dry_run {
@@ -606,6 +593,28 @@ fn entry(args: &SetupArgs, exe: &str, region: &str, name: &str, c: &Cluster) -> 
     }
 }
 
+/// The entry of one of several clusters that share the user of their profile and region:
+/// the user learns the cluster from its exec extension, and the current context stays.
+fn shared_entry(
+    args: &SetupArgs,
+    exe: &str,
+    region: &str,
+    name: &str,
+    c: &Cluster,
+    context: String,
+) -> kubeconfig::Entry {
+    kubeconfig::Entry {
+        context,
+        user: format!("eksop-auth:{}:{region}", args.profile),
+        shared_as: Some(name.to_string()),
+        make_current: false,
+        args: ["token", "--profile", &args.profile, "--region", region]
+            .map(String::from)
+            .to_vec(),
+        ..entry(args, exe, region, name, c)
+    }
+}
+
 /// What `setup` would change in both files, read now.
 struct Plan {
     config_path: PathBuf,
@@ -668,11 +677,7 @@ fn kuberc_plan(ctx: &Ctx, args: &SetupArgs, exe: &str, new_kube: &str) -> Result
         ))
     };
     let others = kubeconfig::exec_commands(new_kube);
-    let lookup = |name: &str| {
-        ctx.env
-            .find_program(name)
-            .map(|p| p.to_string_lossy().into_owned())
-    };
+    let lookup = kuberc::path_lookup(&ctx.env);
     let planned =
         kuberc::plan(old.as_deref(), exe, &others, args.kuberc_allow, &lookup).map_err(refuse)?;
     let (change, listed, skipped) = (planned.change, planned.listed, planned.skipped);

@@ -6,7 +6,6 @@ use std::io::Write;
 use crate::cli::{AwsArgs, StatusArgs};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
-use crate::identity::Principal;
 use crate::session::meta::Meta;
 use crate::session::{Found, inventory, stored_any_age};
 use crate::store::{describe, record_key};
@@ -138,7 +137,8 @@ fn verify(ctx: &mut Ctx, profile: &str) -> std::result::Result<String, String> {
     let arn = ctx
         .aws
         .caller_identity(&session.creds, &settings.endpoint)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .arn;
     // A session named after someone else: the profile's keys changed hands since (or an
     // older eksop-auth named it after the MFA device).
     if op.role_session_name.is_none() {
@@ -148,8 +148,7 @@ fn verify(ctx: &mut Ctx, profile: &str) -> std::result::Result<String, String> {
         let user = ctx
             .aws
             .caller_identity(&creds, &settings.endpoint)
-            .map_err(|e| format!("cannot check the session name: {e}"))
-            .and_then(|a| Principal::from_arn(&a))?;
+            .map_err(|e| format!("cannot check the session name: {e}"))?;
         let name = crate::identity::session_name_of(&arn).unwrap_or_default();
         if name != user.name {
             return Err(format!(

@@ -20,6 +20,7 @@ use crate::ctx::Ctx;
 use crate::ctx::testing::TestFakes;
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::identity::Principal;
 use crate::mfa::scripted::Script;
 use crate::secret::Secret;
 use crate::store::{MemoryStore, SecretStore};
@@ -131,13 +132,17 @@ impl AwsApi for FakeAws {
         })
     }
 
-    fn caller_identity(&self, creds: &Credentials, _: &StsEndpoint) -> Result<String> {
+    fn caller_identity(&self, creds: &Credentials, _: &StsEndpoint) -> Result<Principal> {
         if creds.access_key_id.starts_with("AKIA") {
-            return Ok("arn:aws:iam::123456789012:user/alice".into());
+            return Ok(Principal::from_arn("arn:aws:iam::123456789012:user/alice").unwrap());
         }
         // Only the session's own keys name the session.
         assert!(creds.access_key_id.starts_with("ASIASESSION"), "{creds:?}");
-        Ok("arn:aws:sts::1:assumed-role/eks-operator/alice".into())
+        Ok(Principal {
+            arn: "arn:aws:sts::1:assumed-role/eks-operator/alice".into(),
+            name: "alice".into(),
+            is_user: false,
+        })
     }
 }
 

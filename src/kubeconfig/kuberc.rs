@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use serde_norway::{Mapping, Value};
 
-use super::yaml;
+use super::{key, yaml};
 use crate::env::Env;
 
 const API_VERSION: &str = "kubectl.config.k8s.io/v1beta1";
@@ -28,6 +28,14 @@ pub(crate) fn path(env: &Env) -> Option<PathBuf> {
         Some("off") => None,
         Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
         _ => env.home().map(|h| h.join(".kube").join("kuberc")),
+    }
+}
+
+/// How kubectl finds a bare allowlist name: the first such program on `env`'s PATH.
+pub(crate) fn path_lookup(env: &Env) -> impl Fn(&str) -> Option<String> + '_ {
+    |name| {
+        env.find_program(name)
+            .map(|p| p.to_string_lossy().into_owned())
     }
 }
 
@@ -68,16 +76,9 @@ impl Policy {
     }
 }
 
+/// kubeconfig's reader: the same YAML rules, the same refusals.
 fn parse(text: &str) -> Result<Mapping, String> {
-    match yaml::parse(text)? {
-        Value::Mapping(m) => Ok(m),
-        Value::Null => Ok(Mapping::new()),
-        _ => Err("the document is not a mapping".into()),
-    }
-}
-
-fn key(k: &str) -> Value {
-    Value::String(k.to_string())
+    super::parse(text).map_err(|e| e.to_string())
 }
 
 /// The policy of a kuberc's text (`None`: no file).

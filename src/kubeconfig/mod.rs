@@ -269,17 +269,15 @@ pub(crate) fn exec_commands(text: &str) -> Vec<String> {
         return Vec::new();
     };
     let mut out: Vec<String> = Vec::new();
-    if let Some(Value::Sequence(users)) = doc.get("users") {
-        for u in users {
-            if let Some(c) = u
-                .get("user")
-                .and_then(|u| u.get("exec"))
-                .and_then(|e| e.get("command"))
-                .and_then(Value::as_str)
-                && !out.iter().any(|o| o == c)
-            {
-                out.push(c.to_string());
-            }
+    for u in seq(&doc, "users") {
+        if let Some(c) = u
+            .get("user")
+            .and_then(|u| u.get("exec"))
+            .and_then(|e| e.get("command"))
+            .and_then(Value::as_str)
+            && !out.iter().any(|o| o == c)
+        {
+            out.push(c.to_string());
         }
     }
     out
@@ -493,10 +491,7 @@ pub(crate) fn find_exec_user(
     cluster: &str,
 ) -> Result<Option<ExecUser>, KubeconfigError> {
     let doc = parse(text)?;
-    let users = match doc.get("users") {
-        Some(Value::Sequence(u)) => u.clone(),
-        _ => Vec::new(),
-    };
+    let users = seq(&doc, "users");
     let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(String::from);
     // A user shared by several clusters (`setup --all-clusters`) learns the name from the
     // cluster entry's exec extension: the users of the contexts of such a cluster.

@@ -301,9 +301,9 @@ fn learn_caller(
     if op.role_session_name.is_some() && !op.set_source_identity {
         return Ok(None);
     }
-    let arn = ctx.aws.caller_identity(source_creds, &settings.endpoint)?;
-    let caller = Principal::from_arn(&arn).map_err(Error::Config)?;
-    Ok(Some(caller))
+    ctx.aws
+        .caller_identity(source_creds, &settings.endpoint)
+        .map(Some)
 }
 
 /// The names AssumeRole sends.

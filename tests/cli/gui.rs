@@ -108,7 +108,12 @@ fn detached_token(home: &Home) -> Command {
 
 /// `setup` for cluster `prod` against the fake API server, with `--prompt mode`.
 fn setup_with_prompt(home: &Home, sts: &FakeAws, mode: &str) {
-    run(&mut home.eksop(&[
+    setup_prompt(home, sts, mode, &[]).success();
+}
+
+/// The same `setup`, with `extra` arguments, as it ended.
+fn setup_prompt(home: &Home, sts: &FakeAws, mode: &str, extra: &[&str]) -> Output {
+    let mut cmd = home.eksop(&[
         "setup",
         "--cluster",
         "prod",
@@ -120,8 +125,9 @@ fn setup_with_prompt(home: &Home, sts: &FakeAws, mode: &str) {
         sts.ca_data(),
         "--prompt",
         mode,
-    ]))
-    .success();
+    ]);
+    cmd.args(extra);
+    run(&mut cmd)
 }
 
 /// What a dialog's `--text` said.
@@ -373,20 +379,7 @@ fn setup_prompt_gui_reaches_the_callers_and_doctor_says_what_they_get() {
     let mut home = desktop_home(&sts);
     home.unset("EKSOP_AUTH_PROMPT");
     setup_with_prompt(&home, &sts, "gui");
-    let dry = run(&mut home.eksop(&[
-        "setup",
-        "--cluster",
-        "prod",
-        "--profile",
-        &home.profile,
-        "--endpoint",
-        sts.apiserver_url(),
-        "--certificate-authority-data",
-        sts.ca_data(),
-        "--prompt",
-        "none",
-        "--dry-run",
-    ]));
+    let dry = setup_prompt(&home, &sts, "none", &["--dry-run"]);
     assert!(
         dry.success().stdout.contains("value: none"),
         "the diff hides our own setting:\n{}",

@@ -305,10 +305,14 @@ def make_cert(state_dir):
     return paths["apiserver.crt"], paths["apiserver.key"], ca_pem, paths["ca.crt"]
 
 
+# arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION
+ASSUMED_ROLE = re.compile(r"arn:[\w-]+:sts::(\d{12}):assumed-role/([\w+=,.@-]+)/([\w+=,.@-]+)")
+
+
 def session_name_of(arn):
     """The role session name of an assumed-role ARN, else None."""
-    m = re.fullmatch(r"arn:[\w-]+:sts::\d{12}:assumed-role/([\w+=,.@-]+)/([\w+=,.@-]+)", arn)
-    return m.group(2) if m else None
+    m = ASSUMED_ROLE.fullmatch(arn)
+    return m.group(3) if m else None
 
 
 def map_user(arn, map_role):
@@ -319,7 +323,7 @@ def map_user(arn, map_role):
     for spec in map_role or []:
         role, _, template = spec.partition("=")
         mapping[role] = template
-    m = re.fullmatch(r"arn:[\w-]+:sts::(\d{12}):assumed-role/([\w+=,.@-]+)/([\w+=,.@-]+)", arn)
+    m = ASSUMED_ROLE.fullmatch(arn)
     if not m:
         return arn
     template = mapping.get(m.group(2))
